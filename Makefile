@@ -1,0 +1,103 @@
+# Top-level build.  Everything is discovered from the layout:
+#   lib/**/*.c                -> $(B)/liblivepatch.a
+#   <tool>/*.c  (TOOLS)       -> $(B)/bin/<tool>
+#   test/unit/*.c             -> $(B)/test/unit/<name>     (C unit tests, TAP output)
+#   test/helpers/*.c          -> $(B)/test/helpers/<name>  (programs the bats suites use)
+# `make SANITIZE=1 ...` builds everything with ASan+UBSan into a separate tree.
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= gcc
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+
+ifeq ($(SANITIZE),1)
+B         ?= build/san
+SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+B         ?= build/release
+SANFLAGS  :=
+endif
+
+WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Ilib \
+             -DLP_VERSION=\"$(VERSION)\" -D_GNU_SOURCE -MMD -MP
+LDLIBS    := -lelf -lz -lopcodes -lbfd -lxxhash
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+
+TOOLS     := create-diff-object livepatch-tool
+SCRIPTS   := livepatch-build/livepatch-build livepatch-build/livepatch-gcc
+
+LIB_SRC   := $(sort $(wildcard lib/*.c lib/*/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
+LIB       := $(B)/liblivepatch.a
+TOOL_BINS := $(foreach t,$(TOOLS),$(if $(wildcard $(t)/*.c),$(B)/bin/$(t)))
+UNIT_SRC  := $(sort $(wildcard test/unit/*.c))
+UNIT_BINS := $(UNIT_SRC:test/unit/%.c=$(B)/test/unit/%)
+HELP_SRC  := $(sort $(wildcard test/helpers/*.c))
+HELP_BINS := $(HELP_SRC:test/helpers/%.c=$(B)/test/helpers/%)
+
+.PHONY: all deps check demo bench install clean fuzz sanitize samples
+all: $(LIB) $(TOOL_BINS)
+
+deps:
+	@./scripts/install-deps.sh
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+define tool_rule
+$(B)/bin/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(1)/*.c)) $(LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+
+$(B)/test/unit/%: $(B)/obj/test/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/test/helpers/%: $(B)/obj/test/helpers/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests: all $(UNIT_BINS) $(HELP_BINS)
+
+# `make check` installs what is missing, builds, and runs every C unit test and bats
+# suite; it ends with one line "N passed, N failed[, N skipped]".
+check: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) tests
+	@LP_BUILD=$(CURDIR)/$(B) ./test/run-tests.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	@LP_BUILD=$(CURDIR)/$(B) ./scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) tests
+	@LP_BUILD=$(CURDIR)/$(B) ./bench/run.sh
+
+fuzz:
+	@$(MAKE) --no-print-directory -C fuzz
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/livepatch \
+	    $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/doc/livepatch-tools \
+	    $(DESTDIR)$(PREFIX)/libexec/livepatch-tools
+	install -m 755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
+	for s in $(SCRIPTS); do [ ! -f $$s ] || install -m 755 $$s $(DESTDIR)$(PREFIX)/bin/; done
+	install -m 644 include/livepatch/*.h $(DESTDIR)$(PREFIX)/include/livepatch/
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 README.md $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/livepatch-tools/
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+.SECONDARY:

@@ -1,0 +1,70 @@
+/*
+ * image.h - the target image as the hypervisor sees itself: its runtime symbol
+ * table (locals named "<file>#<sym>" after the preceding STT_FILE, globals by
+ * their plain name), sizes, GNU build id, and the map from virtual addresses to
+ * file offsets given by the program headers.
+ *
+ * Not for: parsing payloads (elf.h) or deciding whether a patch applies (loader).
+ */
+#ifndef LIVEPATCH_IMAGE_H
+#define LIVEPATCH_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "livepatch/elf.h"
+#include "livepatch/error.h"
+
+#define LPI_BUILD_ID_MAX 64
+
+struct lpi_symbol {
+    const char *name;       /* runtime name: "file#sym" for locals, "sym" for globals */
+    const char *sym_name;   /* the plain symbol name */
+    const char *file;       /* STT_FILE name for locals, NULL for globals */
+    uint64_t addr, size;
+    unsigned char type, bind;
+    bool ambiguous;         /* another symbol has the same runtime name */
+    struct lpe_symbol *elf; /* the underlying symbol */
+    struct lpi_symbol *next_same_name;
+};
+
+struct lpi_image {
+    struct lpe_object *elf;
+    struct lpi_symbol *syms;
+    size_t nr_syms;
+    struct lp_hash *by_name;
+    unsigned char build_id[LPI_BUILD_ID_MAX];
+    size_t build_id_len;    /* 0 when the image has no build id note */
+    uint64_t text_start, text_end; /* lowest and highest address of executable segments */
+};
+
+/*
+ * Open an executable image with a symbol table (ET_EXEC or ET_DYN).  Fails when the
+ * image has no .symtab (a stripped image cannot be patched against).
+ */
+int lpi_open(const char *path, struct lpi_image **out, struct lp_error *err);
+void lpi_close(struct lpi_image *img);
+
+/*
+ * Look a runtime name up.  Returns the symbol, or NULL with err set: LP_ERR_NOTFOUND,
+ * or LP_ERR_AMBIGUOUS when two symbols carry the name (same file, same local name).
+ */
+const struct lpi_symbol *lpi_lookup(const struct lpi_image *img, const char *name,
+                                    struct lp_error *err);
+
+/* The runtime name for a symbol `sym` of file `file` (NULL for a global) into buf. */
+const char *lpi_runtime_name(const char *file, const char *sym, char *buf, size_t size);
+
+/*
+ * Translate [vaddr, vaddr+len) to a file offset through the PT_LOAD segments; fails
+ * when the range is not wholly backed by file bytes of one segment.
+ */
+int lpi_vaddr_to_offset(const struct lpi_image *img, uint64_t vaddr, uint64_t len,
+                        uint64_t *offset, struct lp_error *err);
+
+/* Read the GNU build id of any ELF object (from a note section or PT_NOTE segment). */
+int lpe_build_id(const struct lpe_object *obj, const unsigned char **id, size_t *len,
+                 struct lp_error *err);
+
+#endif

@@ -1,0 +1,634 @@
+/*
+ * elf.c - reading ELF files into the object model (see include/livepatch/elf.h).
+ *
+ * Every offset, size and index in the input is checked against the file before it
+ * is used, because payloads and objects reach us from users and fuzzers alike.
+ * Writing lives in elf_write.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "livepatch/elf.h"
+#include "livepatch/hash.h"
+#include "livepatch/util.h"
+#include "elf_internal.h"
+
+static int oom(struct lp_error *err)
+{
+    return lp_error_set(err, LP_ERR_NOMEM, "out of memory");
+}
+
+int lpe_grow_array(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    size_t ncap;
+    void *n;
+
+    if (need <= *cap)
+        return 0;
+    ncap = *cap ? *cap : 16;
+    while (ncap < need)
+        ncap *= 2;
+    n = realloc(*arr, ncap * elem);
+    if (!n)
+        return -1;
+    memset((char *)n + *cap * elem, 0, (ncap - *cap) * elem);
+    *arr = n;
+    *cap = ncap;
+    return 0;
+}
+
+int lpe_index_section(struct lpe_object *obj, struct lpe_section *sec, struct lp_error *err)
+{
+    int failed;
+    struct lpe_section *first = lp_hash_insert(obj->sec_by_name, sec->name, sec, &failed);
+
+    if (failed)
+        return oom(err);
+    if (first) {
+        while (first->next_same_name)
+            first = first->next_same_name;
+        first->next_same_name = sec;
+    }
+    return 0;
+}
+
+int lpe_index_symbol(struct lpe_object *obj, struct lpe_symbol *sym, struct lp_error *err)
+{
+    int failed;
+    struct lpe_symbol *first;
+
+    if (!sym->name[0])
+        return 0;
+    first = lp_hash_insert(obj->sym_by_name, sym->name, sym, &failed);
+    if (failed)
+        return oom(err);
+    if (first) {
+        while (first->next_same_name)
+            first = first->next_same_name;
+        first->next_same_name = sym;
+    }
+    return 0;
+}
+
+struct lpe_object *lpe_alloc_object(const char *path, struct lp_error *err)
+{
+    struct lpe_object *obj = calloc(1, sizeof(*obj));
+
+    if (!obj) {
+        oom(err);
+        return NULL;
+    }
+    obj->path = strdup(path);
+    obj->sec_by_name = lp_hash_new(64);
+    obj->sym_by_name = lp_hash_new(256);
+    if (!obj->path || !obj->sec_by_name || !obj->sym_by_name ||
+        lpe_grow_array((void **)&obj->sections, &obj->cap_sections, 1, sizeof(void *)) ||
+        lpe_grow_array((void **)&obj->symbols, &obj->cap_symbols, 1, sizeof(void *))) {
+        lpe_close(obj);
+        oom(err);
+        return NULL;
+    }
+    obj->nr_sections = 1;
+    obj->nr_symbols = 1;
+    return obj;
+}
+
+void lpe_close(struct lpe_object *obj)
+{
+    size_t i;
+
+    if (!obj)
+        return;
+    for (i = 1; i < obj->nr_sections; i++) {
+        struct lpe_section *s = obj->sections[i];
+        if (!s)
+            continue; /* a read that failed half-way */
+        free(s->name);
+        free(s->data);
+        free(s->relas);
+        free(s->by_offset);
+        free(s);
+    }
+    for (i = 1; i < obj->nr_symbols; i++) {
+        if (!obj->symbols[i])
+            continue;
+        free(obj->symbols[i]->name);
+        free(obj->symbols[i]);
+    }
+    free(obj->sections);
+    free(obj->symbols);
+    free(obj->phdrs);
+    lp_hash_free(obj->sec_by_name);
+    lp_hash_free(obj->sym_by_name);
+    free(obj->path);
+    free(obj);
+}
+
+struct lpe_section *lpe_find_section(const struct lpe_object *obj, const char *name)
+{
+    return lp_hash_find(obj->sec_by_name, name);
+}
+
+struct lpe_symbol *lpe_find_symbol(const struct lpe_object *obj, const char *name)
+{
+    return lp_hash_find(obj->sym_by_name, name);
+}
+
+/* --- reading ------------------------------------------------------------------ */
+
+struct reader {
+    const char *name;
+    const unsigned char *buf;
+    size_t len;
+    Elf *elf;
+    struct lpe_object *obj;
+    struct lp_error *err;
+};
+
+static int bad(struct reader *r, const char *fmt, const char *what, unsigned long long a,
+               unsigned long long b)
+{
+    char msg[512];
+
+    snprintf(msg, sizeof(msg), fmt, what, a, b);
+    return lp_error_set(r->err, LP_ERR_FORMAT, "%s: %s", r->name, msg);
+}
+
+/* A string from a string table section, checked to be inside it and NUL-terminated. */
+static const char *strtab_at(struct reader *r, size_t shndx, size_t off, const char *what)
+{
+    GElf_Shdr sh;
+    Elf_Scn *scn;
+    const char *s;
+
+    if (shndx == 0 || shndx >= r->obj->nr_sections) {
+        bad(r, "%s: string table index %llu out of range (%llu sections)", what, shndx,
+            r->obj->nr_sections);
+        return NULL;
+    }
+    scn = elf_getscn(r->elf, shndx);
+    if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_type != SHT_STRTAB) {
+        bad(r, "%s: section %llu is not a string table%.0llu", what, shndx, 0);
+        return NULL;
+    }
+    if (off >= sh.sh_size) {
+        bad(r, "%s: name offset %llu past the end of its string table (size %llu)", what, off,
+            sh.sh_size);
+        return NULL;
+    }
+    s = (const char *)r->buf + sh.sh_offset + off;
+    if (!memchr(s, '\0', sh.sh_size - off)) {
+        bad(r, "%s: name at offset %llu is not NUL-terminated%.0llu", what, off, 0);
+        return NULL;
+    }
+    return s;
+}
+
+static int read_header(struct reader *r)
+{
+    GElf_Ehdr *eh = &r->obj->ehdr;
+    size_t shnum, phnum, shstrndx;
+
+    if (r->len == 0)
+        return lp_error_set(r->err, LP_ERR_FORMAT, "%s: empty file", r->name);
+    if (r->len < EI_NIDENT || memcmp(r->buf, ELFMAG, SELFMAG) != 0)
+        return lp_error_set(r->err, LP_ERR_FORMAT, "%s: not an ELF file (bad magic)", r->name);
+    if (r->buf[EI_CLASS] != ELFCLASS64 && r->buf[EI_CLASS] != ELFCLASS32)
+        return lp_error_set(r->err, LP_ERR_FORMAT, "%s: unknown ELF class %u", r->name,
+                            r->buf[EI_CLASS]);
+    if (r->len < (r->buf[EI_CLASS] == ELFCLASS64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
+        return lp_error_set(r->err, LP_ERR_FORMAT,
+                            "%s: truncated ELF header (%zu bytes, file ends inside it)",
+                            r->name, r->len);
+    if (r->buf[EI_DATA] != ELFDATA2LSB)
+        return lp_error_set(r->err, LP_ERR_UNSUPPORTED,
+                            "%s: big-endian ELF is not supported", r->name);
+
+    r->elf = elf_memory((char *)r->buf, r->len);
+    if (!r->elf || elf_kind(r->elf) != ELF_K_ELF || !gelf_getehdr(r->elf, eh))
+        return lp_error_set(r->err, LP_ERR_FORMAT, "%s: unreadable ELF header: %s", r->name,
+                            elf_errmsg(-1));
+    if (eh->e_shoff > r->len ||
+        (eh->e_shnum && eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize > r->len))
+        return bad(r, "%s table past end of file (offset %llu, file size %llu)",
+                   "section header", eh->e_shoff, r->len);
+    if (eh->e_phoff > r->len ||
+        (eh->e_phnum && eh->e_phoff + (uint64_t)eh->e_phnum * eh->e_phentsize > r->len))
+        return bad(r, "%s table past end of file (offset %llu, file size %llu)",
+                   "program header", eh->e_phoff, r->len);
+    if (elf_getshdrnum(r->elf, &shnum) || elf_getphdrnum(r->elf, &phnum))
+        return lp_error_set(r->err, LP_ERR_FORMAT, "%s: bad header counts: %s", r->name,
+                            elf_errmsg(-1));
+    if (shnum && eh->e_shentsize != (eh->e_ident[EI_CLASS] == ELFCLASS64 ? sizeof(Elf64_Shdr)
+                                                                          : sizeof(Elf32_Shdr)))
+        return bad(r, "%s entry size %llu is wrong%.0llu", "section header",
+                   eh->e_shentsize, 0);
+    if (elf_getshdrstrndx(r->elf, &shstrndx))
+        return lp_error_set(r->err, LP_ERR_FORMAT, "%s: bad section name table index: %s",
+                            r->name, elf_errmsg(-1));
+    if (shnum && (shstrndx == 0 || shstrndx >= shnum))
+        return bad(r, "%s index %llu out of range (%llu sections)", "section name string table",
+                   shstrndx, shnum);
+    if (lpe_grow_array((void **)&r->obj->sections, &r->obj->cap_sections, shnum ? shnum : 1,
+                       sizeof(void *)))
+        return oom(r->err);
+    r->obj->nr_sections = shnum ? shnum : 1;
+    if (phnum) {
+        size_t i;
+        r->obj->phdrs = calloc(phnum, sizeof(GElf_Phdr));
+        if (!r->obj->phdrs)
+            return oom(r->err);
+        for (i = 0; i < phnum; i++)
+            if (!gelf_getphdr(r->elf, i, &r->obj->phdrs[i]))
+                return bad(r, "%s %llu unreadable%.0llu", "program header", i, 0);
+        r->obj->nr_phdrs = phnum;
+    }
+    return 0;
+}
+
+static int read_sections(struct reader *r)
+{
+    struct lpe_object *obj = r->obj;
+    size_t shstrndx, i, n = obj->nr_sections;
+    char what[64];
+
+    if (n <= 1)
+        return 0;
+    elf_getshdrstrndx(r->elf, &shstrndx);
+    for (i = 1; i < n; i++) {
+        struct lpe_section *s = calloc(1, sizeof(*s));
+        Elf_Scn *scn = elf_getscn(r->elf, i);
+        const char *name;
+
+        if (!s)
+            return oom(r->err);
+        obj->sections[i] = s;
+        s->index = i;
+        if (!scn || !gelf_getshdr(scn, &s->sh))
+            return bad(r, "%s %llu unreadable%.0llu", "section header", i, 0);
+        snprintf(what, sizeof(what), "section %zu", i);
+        name = strtab_at(r, shstrndx, s->sh.sh_name, what);
+        if (!name)
+            return -1;
+        s->name = strdup(name);
+        if (!s->name)
+            return oom(r->err);
+        s->size = s->sh.sh_size;
+        if (s->sh.sh_type != SHT_NOBITS && s->sh.sh_type != SHT_NULL) {
+            if (s->sh.sh_offset > r->len || s->sh.sh_size > r->len - s->sh.sh_offset)
+                return lp_error_set(r->err, LP_ERR_FORMAT,
+                                    "%s: section %s: contents (offset %llu, size %llu) run "
+                                    "past end of file (size %zu)", r->name, s->name,
+                                    (unsigned long long)s->sh.sh_offset,
+                                    (unsigned long long)s->sh.sh_size, r->len);
+            if (s->size) {
+                s->data = malloc(s->size);
+                if (!s->data)
+                    return oom(r->err);
+                memcpy(s->data, r->buf + s->sh.sh_offset, s->size);
+            }
+        }
+        if (s->sh.sh_addralign > 1 && (s->sh.sh_addralign & (s->sh.sh_addralign - 1)))
+            return lp_error_set(r->err, LP_ERR_FORMAT,
+                                "%s: section %s: alignment %llu is not a power of two",
+                                r->name, s->name, (unsigned long long)s->sh.sh_addralign);
+        if (s->sh.sh_type == SHT_SYMTAB) {
+            if (obj->symtab)
+                return lp_error_set(r->err, LP_ERR_FORMAT,
+                                    "%s: more than one symbol table (%s and %s)", r->name,
+                                    obj->symtab->name, s->name);
+            obj->symtab = s;
+        }
+        if (lpe_index_section(obj, s, r->err))
+            return -1;
+    }
+    return 0;
+}
+
+static int read_symbols(struct reader *r)
+{
+    struct lpe_object *obj = r->obj;
+    struct lpe_section *st = obj->symtab;
+    const char *file = NULL;
+    size_t i, n;
+    Elf_Data *d;
+    char what[64];
+
+    if (!st)
+        return 0;
+    if (st->sh.sh_entsize != (obj->ehdr.e_ident[EI_CLASS] == ELFCLASS64 ? sizeof(Elf64_Sym)
+                                                                         : sizeof(Elf32_Sym)))
+        return lp_error_set(r->err, LP_ERR_FORMAT, "%s: %s: bad symbol entry size %llu",
+                            r->name, st->name, (unsigned long long)st->sh.sh_entsize);
+    n = st->size / st->sh.sh_entsize;
+    if (n == 0)
+        return 0;
+    d = elf_getdata(elf_getscn(r->elf, st->index), NULL);
+    if (!d)
+        return lp_error_set(r->err, LP_ERR_FORMAT, "%s: %s: unreadable: %s", r->name,
+                            st->name, elf_errmsg(-1));
+    if (lpe_grow_array((void **)&obj->symbols, &obj->cap_symbols, n, sizeof(void *)))
+        return oom(r->err);
+    obj->nr_symbols = n;
+    for (i = 1; i < n; i++) {
+        struct lpe_symbol *s = calloc(1, sizeof(*s));
+        const char *name;
+
+        if (!s)
+            return oom(r->err);
+        obj->symbols[i] = s;
+        s->index = i;
+        if (!gelf_getsym(d, (int)i, &s->sym))
+            return bad(r, "%s: symbol %llu unreadable%.0llu", st->name, i, 0);
+        snprintf(what, sizeof(what), "symbol %zu", i);
+        name = strtab_at(r, st->sh.sh_link, s->sym.st_name, what);
+        if (!name)
+            return -1;
+        s->name = strdup(name);
+        if (!s->name)
+            return oom(r->err);
+        s->bind = GELF_ST_BIND(s->sym.st_info);
+        s->type = GELF_ST_TYPE(s->sym.st_info);
+        if (s->sym.st_shndx == SHN_XINDEX)
+            return lp_error_set(r->err, LP_ERR_UNSUPPORTED,
+                                "%s: symbol %s uses extended section indices", r->name, name);
+        if (s->sym.st_shndx != SHN_UNDEF && s->sym.st_shndx < SHN_LORESERVE) {
+            if (s->sym.st_shndx >= obj->nr_sections)
+                return lp_error_set(r->err, LP_ERR_FORMAT,
+                                    "%s: symbol %zu (%s): section index %u out of range "
+                                    "(%zu sections)", r->name, i, name, s->sym.st_shndx,
+                                    obj->nr_sections);
+            s->sec = obj->sections[s->sym.st_shndx];
+            if (s->type == STT_SECTION && !s->sec->secsym)
+                s->sec->secsym = s;
+        }
+        if (s->type == STT_FILE)
+            file = s->name;
+        else if (s->bind == STB_LOCAL)
+            s->file = file;
+        if (lpe_index_symbol(obj, s, r->err))
+            return -1;
+    }
+    return 0;
+}
+
+static int read_relas(struct reader *r)
+{
+    struct lpe_object *obj = r->obj;
+    size_t i, j;
+
+    for (i = 1; i < obj->nr_sections; i++) {
+        struct lpe_section *s = obj->sections[i];
+        Elf_Data *d;
+        size_t n;
+
+        if (s->sh.sh_type == SHT_REL)
+            return lp_error_set(r->err, LP_ERR_UNSUPPORTED,
+                                "%s: section %s: SHT_REL relocations are not supported "
+                                "(only SHT_RELA)", r->name, s->name);
+        if (s->sh.sh_type != SHT_RELA)
+            continue;
+        /* Dynamic relocations of a linked image refer to .dynsym: not part of the model. */
+        if (obj->ehdr.e_type != ET_REL && s->sh.sh_link < obj->nr_sections &&
+            obj->sections[s->sh.sh_link]->sh.sh_type == SHT_DYNSYM)
+            continue;
+        if (!obj->symtab || s->sh.sh_link != obj->symtab->index)
+            return lp_error_set(r->err, LP_ERR_FORMAT,
+                                "%s: relocation section %s: its symbol table (section %u) "
+                                "is missing or not the symbol table", r->name, s->name,
+                                s->sh.sh_link);
+        if (s->sh.sh_info == 0 || s->sh.sh_info >= obj->nr_sections)
+            return lp_error_set(r->err, LP_ERR_FORMAT,
+                                "%s: relocation section %s: target section %u out of range",
+                                r->name, s->name, s->sh.sh_info);
+        if (s->sh.sh_entsize != (obj->ehdr.e_ident[EI_CLASS] == ELFCLASS64 ? sizeof(Elf64_Rela)
+                                                                            : sizeof(Elf32_Rela)))
+            return lp_error_set(r->err, LP_ERR_FORMAT,
+                                "%s: relocation section %s: bad entry size %llu", r->name,
+                                s->name, (unsigned long long)s->sh.sh_entsize);
+        s->base = obj->sections[s->sh.sh_info];
+        if (s->base->rela)
+            return lp_error_set(r->err, LP_ERR_FORMAT,
+                                "%s: section %s has two relocation sections (%s and %s)",
+                                r->name, s->base->name, s->base->rela->name, s->name);
+        s->base->rela = s;
+        n = s->size / s->sh.sh_entsize;
+        if (!n)
+            continue;
+        d = elf_getdata(elf_getscn(r->elf, i), NULL);
+        if (!d)
+            return lp_error_set(r->err, LP_ERR_FORMAT, "%s: %s: unreadable: %s", r->name,
+                                s->name, elf_errmsg(-1));
+        s->relas = calloc(n, sizeof(*s->relas));
+        if (!s->relas)
+            return oom(r->err);
+        s->nr_relas = s->cap_relas = n;
+        for (j = 0; j < n; j++) {
+            GElf_Rela ra;
+            size_t symi;
+
+            if (!gelf_getrela(d, (int)j, &ra))
+                return lp_error_set(r->err, LP_ERR_FORMAT, "%s: %s: entry %zu unreadable",
+                                    r->name, s->name, j);
+            symi = obj->ehdr.e_ident[EI_CLASS] == ELFCLASS64 ? GELF_R_SYM(ra.r_info)
+                                                             : ELF32_R_SYM(ra.r_info);
+            if (symi == 0 || symi >= obj->nr_symbols)
+                return lp_error_set(r->err, LP_ERR_FORMAT,
+                                    "%s: %s: entry %zu refers to symbol %zu, which does not "
+                                    "exist (%zu symbols)", r->name, s->name, j, symi,
+                                    obj->nr_symbols);
+            s->relas[j].offset = ra.r_offset;
+            s->relas[j].type = obj->ehdr.e_ident[EI_CLASS] == ELFCLASS64
+                                   ? GELF_R_TYPE(ra.r_info) : ELF32_R_TYPE(ra.r_info);
+            s->relas[j].addend = ra.r_addend;
+            s->relas[j].sym = obj->symbols[symi];
+            if (s->base->sh.sh_type != SHT_NOBITS && ra.r_offset > s->base->size)
+                return lp_error_set(r->err, LP_ERR_FORMAT,
+                                    "%s: %s: entry %zu offset 0x%llx is past the end of %s",
+                                    r->name, s->name, j, (unsigned long long)ra.r_offset,
+                                    s->base->name);
+        }
+    }
+    return 0;
+}
+
+static int cmp_sym_value(const void *a, const void *b)
+{
+    const struct lpe_symbol *x = *(struct lpe_symbol *const *)a;
+    const struct lpe_symbol *y = *(struct lpe_symbol *const *)b;
+
+    if (x->sym.st_value != y->sym.st_value)
+        return x->sym.st_value < y->sym.st_value ? -1 : 1;
+    /* Larger symbols first, so a covering function wins over an inner label. */
+    if (x->sym.st_size != y->sym.st_size)
+        return x->sym.st_size > y->sym.st_size ? -1 : 1;
+    return x->index < y->index ? -1 : (x->index > y->index);
+}
+
+static int cmp_rela_offset(const void *a, const void *b)
+{
+    const struct lpe_rela *x = a, *y = b;
+    return x->offset < y->offset ? -1 : (x->offset > y->offset);
+}
+
+int lpe_build_offset_index(struct lpe_object *obj, struct lp_error *err)
+{
+    size_t i;
+
+    for (i = 1; i < obj->nr_sections; i++) {
+        struct lpe_section *s = obj->sections[i];
+        free(s->by_offset);
+        s->by_offset = NULL;
+        s->nr_by_offset = 0;
+        if (s->sh.sh_type == SHT_RELA && s->nr_relas > 1)
+            qsort(s->relas, s->nr_relas, sizeof(*s->relas), cmp_rela_offset);
+    }
+    for (i = 1; i < obj->nr_symbols; i++) {
+        struct lpe_symbol *y = obj->symbols[i];
+        if (y->sec && y->type != STT_SECTION && y->type != STT_FILE)
+            y->sec->nr_by_offset++;
+    }
+    for (i = 1; i < obj->nr_sections; i++) {
+        struct lpe_section *s = obj->sections[i];
+        if (s->nr_by_offset) {
+            s->by_offset = malloc(s->nr_by_offset * sizeof(void *));
+            if (!s->by_offset)
+                return oom(err);
+            s->nr_by_offset = 0;
+        }
+    }
+    for (i = 1; i < obj->nr_symbols; i++) {
+        struct lpe_symbol *y = obj->symbols[i];
+        if (y->sec && y->type != STT_SECTION && y->type != STT_FILE)
+            y->sec->by_offset[y->sec->nr_by_offset++] = y;
+    }
+    for (i = 1; i < obj->nr_sections; i++) {
+        struct lpe_section *s = obj->sections[i];
+        if (s->nr_by_offset > 1)
+            qsort(s->by_offset, s->nr_by_offset, sizeof(void *), cmp_sym_value);
+    }
+    return 0;
+}
+
+struct lpe_symbol *lpe_symbol_at(const struct lpe_section *sec, uint64_t offset)
+{
+    size_t lo = 0, hi = sec->nr_by_offset, i;
+    struct lpe_symbol *best = NULL;
+
+    /* Last symbol with value <= offset. */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sec->by_offset[mid]->sym.st_value <= offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* Walk back over the symbols starting at or before offset.  Functions and objects
+     * do not overlap, so the first one that does not cover offset ends the search. */
+    for (i = lo; i-- > 0;) {
+        struct lpe_symbol *y = sec->by_offset[i];
+        uint64_t v = y->sym.st_value, sz = y->sym.st_size;
+        bool covers = (sz && offset < v + sz) || (!sz && offset == v);
+        bool sized = y->type == STT_FUNC || y->type == STT_OBJECT;
+
+        if (covers && sized)
+            return y;
+        if (covers && !best)
+            best = y;
+        if (sized && !covers)
+            break;
+    }
+    return best;
+}
+
+struct lpe_rela *lpe_relas_in(const struct lpe_section *sec, uint64_t start, uint64_t end,
+                              size_t *count)
+{
+    const struct lpe_section *rs = sec->rela;
+    size_t lo = 0, hi, first;
+
+    *count = 0;
+    if (!rs || !rs->nr_relas)
+        return NULL;
+    hi = rs->nr_relas;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rs->relas[mid].offset < start)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    first = lo;
+    while (lo < rs->nr_relas && rs->relas[lo].offset < end)
+        lo++;
+    *count = lo - first;
+    return *count ? &rs->relas[first] : NULL;
+}
+
+int lpe_open_memory(const void *buf, size_t len, const char *name, struct lpe_object **out,
+                    struct lp_error *err)
+{
+    struct reader r = { .name = name, .buf = buf, .len = len, .err = err };
+
+    if (elf_version(EV_CURRENT) == EV_NONE)
+        return lp_error_set(err, LP_ERR_FORMAT, "libelf initialisation failed");
+    r.obj = lpe_alloc_object(name, err);
+    if (!r.obj)
+        return -1;
+    r.obj->file_size = len;
+    if (read_header(&r) || read_sections(&r) || read_symbols(&r) || read_relas(&r) ||
+        lpe_build_offset_index(r.obj, err)) {
+        if (r.elf)
+            elf_end(r.elf);
+        lpe_close(r.obj);
+        return -1;
+    }
+    elf_end(r.elf);
+    *out = r.obj;
+    return 0;
+}
+
+int lpe_open(const char *path, struct lpe_object **out, struct lp_error *err)
+{
+    unsigned char *buf;
+    size_t len;
+    int ret;
+
+    if (lp_read_file(path, &buf, &len, err))
+        return -1;
+    ret = lpe_open_memory(buf, len, path, out, err);
+    free(buf);
+    return ret;
+}
+
+int lpe_note_build_id(const unsigned char *data, size_t size, const char *where,
+                      const unsigned char **desc, size_t *len, struct lp_error *err)
+{
+    size_t off = 0;
+
+    while (off + 12 <= size) {
+        uint32_t namesz, descsz, type;
+        size_t name_off, desc_off, next;
+
+        memcpy(&namesz, data + off, 4);
+        memcpy(&descsz, data + off + 4, 4);
+        memcpy(&type, data + off + 8, 4);
+        name_off = off + 12;
+        desc_off = name_off + (((size_t)namesz + 3) & ~(size_t)3);
+        next = desc_off + (((size_t)descsz + 3) & ~(size_t)3);
+        if (namesz > size || descsz > size || desc_off > size || desc_off + descsz > size)
+            return lp_error_set(err, LP_ERR_FORMAT,
+                                "%s: malformed note at offset %zu (name %u, desc %u bytes "
+                                "in a %zu-byte section)", where, off, namesz, descsz, size);
+        if (type == NT_GNU_BUILD_ID && namesz == 4 && memcmp(data + name_off, "GNU", 4) == 0) {
+            if (descsz == 0)
+                return lp_error_set(err, LP_ERR_FORMAT, "%s: build id note is empty", where);
+            *desc = data + desc_off;
+            *len = descsz;
+            return 0;
+        }
+        off = next;
+    }
+    return lp_error_set(err, LP_ERR_NOTFOUND, "%s: no GNU build id note", where);
+}

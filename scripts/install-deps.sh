@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install the Debian packages this project needs, but only those that are missing.
+# Safe to run repeatedly; needs root (or sudo) only when something is missing.
+set -eu
+
+PKGS="gcc make libc6-dev libelf-dev zlib1g-dev binutils binutils-dev libxxhash-dev
+      bats bats-support bats-assert patch diffutils git"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >&2
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >&2

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Run every C unit test and bats suite, print their TAP, and end with one line
+# "N passed, N failed[, N skipped]".  Exit status is non-zero on any failure.
+# Usage: LP_BUILD=<build dir> test/run-tests.sh [bats files...]
+set -u
+cd "$(dirname "$0")/.."
+: "${LP_BUILD:=$PWD/build/release}"
+export LP_BUILD LP_ROOT="$PWD"
+export PATH="$LP_BUILD/bin:$LP_BUILD/test/helpers:$PWD/livepatch-build:$PATH"
+
+pass=0 fail=0 skip=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+count() { # count TAP results of the file $log
+    local p f s
+    s=$(grep -cE '^ok [0-9]+.*# [Ss][Kk][Ii][Pp]' "$log")
+    p=$(grep -cE '^ok [0-9]+' "$log")
+    f=$(grep -cE '^not ok [0-9]+' "$log")
+    pass=$((pass + p - s)); fail=$((fail + f)); skip=$((skip + s))
+}
+
+for t in "$LP_BUILD"/test/unit/*; do
+    [ -x "$t" ] || continue
+    echo "# unit: $(basename "$t")"
+    "$t" >"$log" 2>&1
+    rc=$?
+    cat "$log"
+    count
+    if [ $rc -ne 0 ] && ! grep -qE '^not ok' "$log"; then
+        echo "not ok - $(basename "$t") exited with status $rc"
+        fail=$((fail + 1))
+    fi
+done
+
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(test/*.bats)
+if [ -e "${suites[0]}" ]; then
+    echo "# bats: ${suites[*]}"
+    bats --tap "${suites[@]}" >"$log" 2>&1
+    rc=$?
+    cat "$log"
+    count
+    if [ $rc -ne 0 ] && ! grep -qE '^not ok' "$log"; then
+        echo "not ok - bats exited with status $rc"
+        fail=$((fail + 1))
+    fi
+fi
+
+summary="$pass passed, $fail failed"
+[ $skip -gt 0 ] && summary="$summary, $skip skipped"
+echo "$summary"
+[ $fail -eq 0 ]

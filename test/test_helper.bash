@@ -1,0 +1,25 @@
+# Common set-up for every bats suite: assertions, paths, a private scratch folder.
+# Usage at the top of a suite:  load test_helper
+load '/usr/lib/bats/bats-support/load.bash'
+load '/usr/lib/bats/bats-assert/load.bash'
+
+: "${LP_ROOT:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
+: "${LP_BUILD:=$LP_ROOT/build/release}"
+export LP_ROOT LP_BUILD
+export PATH="$LP_BUILD/bin:$LP_BUILD/test/helpers:$LP_ROOT/livepatch-build:$PATH"
+
+# Compiler flags the hypervisor uses for its objects (see shared/xen-build-facts.md).
+LP_TEST_CFLAGS="-O2 -g -ffunction-sections -fdata-sections -fpic -fno-asynchronous-unwind-tables -fno-stack-protector"
+
+setup() {
+    T="$BATS_TEST_TMPDIR"
+    cd "$T" || return 1
+}
+
+# cc_obj OUT.o SRC.c [extra flags]: compile like the hypervisor does.
+cc_obj() {
+    local out=$1 src=$2
+    shift 2
+    # shellcheck disable=SC2086
+    gcc $LP_TEST_CFLAGS "$@" -c "$src" -o "$out"
+}
