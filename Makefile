@@ -1,6 +1,6 @@
 # Top-level build.  Everything is discovered from the layout:
 #   lib/**/*.c                -> $(B)/liblivepatch.a
-#   <tool>/*.c  (TOOLS)       -> $(B)/bin/<tool>
+#   <dir>/*.c  (TOOL_DIRS)    -> $(B)/bin/<last part of dir>
 #   test/unit/*.c             -> $(B)/test/unit/<name>     (C unit tests, TAP output)
 #   test/helpers/*.c          -> $(B)/test/helpers/<name>  (programs the bats suites use)
 # `make SANITIZE=1 ...` builds everything with ASan+UBSan into a separate tree.
@@ -26,13 +26,14 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Ilib \
 LDLIBS    := -lelf -lz -lopcodes -lbfd -lxxhash
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
-TOOLS     := create-diff-object livepatch-tool
+# Folders whose .c files make one program each, named after the folder.
+TOOL_DIRS := create-diff-object livepatch-tool livepatch-build/lp-buildid
 SCRIPTS   := livepatch-build/livepatch-build livepatch-build/livepatch-gcc
 
 LIB_SRC   := $(sort $(wildcard lib/*.c lib/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB       := $(B)/liblivepatch.a
-TOOL_BINS := $(foreach t,$(TOOLS),$(if $(wildcard $(t)/*.c),$(B)/bin/$(t)))
+TOOL_BINS := $(foreach t,$(TOOL_DIRS),$(if $(wildcard $(t)/*.c),$(B)/bin/$(notdir $(t))))
 UNIT_SRC  := $(sort $(wildcard test/unit/*.c))
 UNIT_BINS := $(UNIT_SRC:test/unit/%.c=$(B)/test/unit/%)
 HELP_SRC  := $(sort $(wildcard test/helpers/*.c))
@@ -53,11 +54,11 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 define tool_rule
-$(B)/bin/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(1)/*.c)) $(LIB)
+$(B)/bin/$(notdir $(1)): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(1)/*.c)) $(LIB)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
-$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+$(foreach t,$(TOOL_DIRS),$(eval $(call tool_rule,$(t))))
 
 $(B)/test/unit/%: $(B)/obj/test/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -90,7 +91,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/livepatch \
 	    $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/doc/livepatch-tools \
 	    $(DESTDIR)$(PREFIX)/libexec/livepatch-tools
-	install -m 755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
+	for t in $(TOOL_BINS); do install -m 755 $$t $(DESTDIR)$(PREFIX)/bin/; done
 	for s in $(SCRIPTS); do [ ! -f $$s ] || install -m 755 $$s $(DESTDIR)$(PREFIX)/bin/; done
 	install -m 644 include/livepatch/*.h $(DESTDIR)$(PREFIX)/include/livepatch/
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/

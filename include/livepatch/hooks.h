@@ -51,8 +51,8 @@ typedef int livepatch_actioncall_t(struct payload *);  /* replaces the default a
 #define LIVEPATCH_EXPECT(fn, ...)                                                   \
     static const struct {                                                           \
         void *func; unsigned char len; unsigned char data[31];                      \
-    } __attribute__((used, aligned(8), section(".livepatch.expectations")))         \
-    livepatch_expect_data_##fn = {                                                  \
+    } livepatch_expect_data_##fn                                                    \
+    __attribute__((used, aligned(8), section(".livepatch.expectations"))) = {       \
         (void *)(fn), sizeof((unsigned char[]){ __VA_ARGS__ }), { __VA_ARGS__ } }
 
 #endif

@@ -1,0 +1,60 @@
+#!/usr/bin/env bats
+# Conventions every command-line tool keeps.
+
+load test_helper
+
+tools() {
+    local t
+    for t in "$LP_BUILD"/bin/* "$LP_ROOT"/livepatch-build/livepatch-build; do
+        [ -x "$t" ] && echo "$t"
+    done
+}
+
+@test "every tool answers --help with its usage on stdout" {
+    local n=0
+    for t in $(tools); do
+        run "$t" --help
+        assert_success
+        assert_output --partial "sage"
+        n=$((n + 1))
+    done
+    [ "$n" -ge 1 ]
+}
+
+@test "every tool answers --version with its name and the project version" {
+    version=$(sed -n 's/^VERSION *:= *//p' "$LP_ROOT/Makefile")
+    for t in $(tools); do
+        run "$t" --version
+        assert_success
+        assert_output --partial "$(basename "$t")"
+        assert_output --partial "$version"
+    done
+}
+
+@test "every tool rejects an unknown option with a non-zero exit" {
+    for t in $(tools); do
+        run "$t" --no-such-option
+        assert_failure
+    done
+}
+
+@test "make install puts tools, headers and docs under DESTDIR/PREFIX" {
+    san=0
+    case "$LP_BUILD" in */san) san=1 ;; esac
+    make -C "$LP_ROOT" --no-print-directory install B="$LP_BUILD" SANITIZE=$san \
+        DESTDIR="$T/root" PREFIX=/usr >/dev/null
+    [ -f "$T/root/usr/include/livepatch/payload.h" ]
+    [ -f "$T/root/usr/include/livepatch/elf.h" ]
+    [ -f "$T/root/usr/lib/liblivepatch.a" ]
+    [ -f "$T/root/usr/share/doc/livepatch-tools/README.md" ]
+    for t in $(tools); do
+        [ -x "$T/root/usr/bin/$(basename "$t")" ]
+    done
+}
+
+@test "the public headers compile on their own and the ABI asserts hold" {
+    for h in "$LP_ROOT"/include/livepatch/*.h; do
+        printf '#include "livepatch/%s"\nint main(void) { return 0; }\n' "$(basename "$h")" > h.c
+        gcc -std=gnu11 -Wall -Wextra -Werror -I"$LP_ROOT/include" -c h.c -o h.o
+    done
+}
