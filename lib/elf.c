@@ -389,9 +389,12 @@ static int read_relas(struct reader *r)
                                 "(only SHT_RELA)", r->name, s->name);
         if (s->sh.sh_type != SHT_RELA)
             continue;
-        /* Dynamic relocations of a linked image refer to .dynsym: not part of the model. */
-        if (obj->ehdr.e_type != ET_REL && s->sh.sh_link < obj->nr_sections &&
-            obj->sections[s->sh.sh_link]->sh.sh_type == SHT_DYNSYM)
+        /* Dynamic relocations of a linked image (.rela.dyn, .rela.plt: loaded, against
+         * .dynsym or no symbol at all) are the dynamic loader's business, not the model's. */
+        if (obj->ehdr.e_type != ET_REL &&
+            ((s->sh.sh_flags & SHF_ALLOC) ||
+             (s->sh.sh_link < obj->nr_sections &&
+              obj->sections[s->sh.sh_link]->sh.sh_type == SHT_DYNSYM)))
             continue;
         if (!obj->symtab || s->sh.sh_link != obj->symtab->index)
             return lp_error_set(r->err, LP_ERR_FORMAT,

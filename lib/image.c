@@ -196,3 +196,25 @@ int lpi_vaddr_to_offset(const struct lpi_image *img, uint64_t vaddr, uint64_t le
                         "segment", img->elf->path, (unsigned long long)vaddr,
                         (unsigned long long)len);
 }
+
+int lpi_read(const struct lpi_image *img, uint64_t vaddr, void *buf, size_t len,
+             struct lp_error *err)
+{
+    size_t i;
+
+    for (i = 1; i < img->elf->nr_sections; i++) {
+        const struct lpe_section *s = img->elf->sections[i];
+        uint64_t a = s->sh.sh_addr;
+
+        if (!(s->sh.sh_flags & SHF_ALLOC) || vaddr < a || vaddr - a > s->size ||
+            len > s->size - (vaddr - a))
+            continue;
+        if (s->data)
+            memcpy(buf, s->data + (vaddr - a), len);
+        else
+            memset(buf, 0, len);
+        return 0;
+    }
+    return lp_error_set(err, LP_ERR_NOTFOUND, "%s: no section holds 0x%llx (+%zu)",
+                        img->elf->path, (unsigned long long)vaddr, len);
+}

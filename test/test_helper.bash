@@ -23,3 +23,21 @@ cc_obj() {
     # shellcheck disable=SC2086
     gcc $LP_TEST_CFLAGS "$@" -c "$src" -o "$out"
 }
+
+# cc_hv OUT.o SRC.c FILE [extra flags]: compile like the hypervisor (hidden visibility,
+# position-independent) and name the STT_FILE symbol FILE, as Xen's
+# CONFIG_ENFORCE_UNIQUE_SYMBOLS does (e.g. common/sched.c).
+cc_hv() {
+    local out=$1 src=$2 file=$3
+    shift 3
+    # shellcheck disable=SC2086
+    gcc $LP_TEST_CFLAGS -include "$LP_ROOT/test/data/hidden.h" "$@" -c "$src" -o "$out" || return 1
+    objcopy --redefine-sym "$(basename "$src")=$file" "$out"
+}
+
+# link_image OUT OBJ...: a static, non-PIE test image with a build id and a full symbol table.
+link_image() {
+    local out=$1
+    shift
+    gcc -static -no-pie -Wl,--build-id=sha1 "$@" -o "$out"
+}

@@ -63,6 +63,13 @@ const char *lpi_runtime_name(const char *file, const char *sym, char *buf, size_
 int lpi_vaddr_to_offset(const struct lpi_image *img, uint64_t vaddr, uint64_t len,
                         uint64_t *offset, struct lp_error *err);
 
+/*
+ * Copy len bytes of the image at virtual address vaddr (from the allocated section
+ * holding it; NOBITS reads as zeros).  Fails when no section holds the whole range.
+ */
+int lpi_read(const struct lpi_image *img, uint64_t vaddr, void *buf, size_t len,
+             struct lp_error *err);
+
 /* Read the GNU build id of any ELF object (from a note section or PT_NOTE segment). */
 int lpe_build_id(const struct lpe_object *obj, const unsigned char **id, size_t *len,
                  struct lp_error *err);

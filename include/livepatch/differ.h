@@ -1,0 +1,76 @@
+/*
+ * diff.h - the differ behind create-diff-object: from the original and the
+ * patched object of one translation unit and the target image, build the payload
+ * object for that unit.
+ *
+ * The work is a list of named passes (lib/differ/): correlate the two objects,
+ * fingerprint and compare every function and data object relocation-aware,
+ * decide what the payload must carry, keep the special-section entries of what it
+ * carries, and emit the object with its .livepatch.funcs table.
+ *
+ * Not for: building trees or linking payloads (livepatch-build), or checking what a
+ * hypervisor would accept (the loader).
+ */
+#ifndef LIVEPATCH_DIFFER_H
+#define LIVEPATCH_DIFFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "livepatch/error.h"
+
+/* Outcomes, equal to create-diff-object's exit statuses. */
+enum lpd_status {
+    LPD_WRITTEN = 0,      /* a payload object was written */
+    LPD_ERROR = 1,        /* tool error: unreadable input, I/O... */
+    LPD_UNSUPPORTED = 2,  /* a difference a payload cannot carry */
+    LPD_NO_CHANGE = 3,    /* nothing (patchable) differs */
+};
+
+struct lpd_options {
+    bool resolve;          /* -r: write old_addr from the image instead of leaving it to the loader */
+    FILE *log;             /* -d / --explain: per-function reasons go here (NULL: silent) */
+    bool explain;          /* disassemble the first differing instruction of each changed function */
+    /* Special-section entry sizes (0: from the environment or payload.h defaults). */
+    size_t bug_frame_size, ex_table_size, altinstr_size;
+};
+
+/* What happened to one symbol, for reports (--json) and tests. */
+enum lpd_item_kind {
+    LPD_CHANGED_FUNC,     /* patched: gets a livepatch_func entry */
+    LPD_NEW_FUNC,         /* carried: new code (incl. .cold/.part pieces of patched functions) */
+    LPD_NEW_DATA,         /* carried: new variable or constant */
+    LPD_IGNORED,          /* changed but left out (init code, ignored function/section) */
+    LPD_REFUSED,          /* a change a payload cannot carry */
+};
+
+struct lpd_item {
+    enum lpd_item_kind kind;
+    char *name;           /* symbol name in the patched object (renamed name for new locals) */
+    char *reason;         /* why it is in this list */
+};
+
+struct lpd_result {
+    enum lpd_status status;
+    struct lpd_item *items;
+    size_t nr_items;
+    char *summary;        /* one line; for NO_CHANGE/UNSUPPORTED the message to show */
+};
+
+/*
+ * Diff ORIG against PATCHED for IMAGE and, when something patchable changed,
+ * write the payload object to OUT (atomically; nothing is written otherwise).
+ * Returns the status; err holds the message for LPD_ERROR and LPD_UNSUPPORTED.
+ */
+enum lpd_status lpd_diff(const char *orig, const char *patched, const char *image,
+                         const char *out, const struct lpd_options *opts,
+                         struct lpd_result *res, struct lp_error *err);
+
+/* Free the lists in a result. */
+void lpd_result_free(struct lpd_result *res);
+
+/* Write a result as JSON to f. */
+void lpd_result_json(const struct lpd_result *res, FILE *f);
+
+#endif

@@ -1,0 +1,316 @@
+/*
+ * compare.c - decide, for every function and data object, whether the patched
+ * build changed it.
+ *
+ * Bytes alone mislead: a call's displacement differs whenever anything moves, and
+ * string literals move between builds.  So each symbol gets a fingerprint of its
+ * bytes with every relocation field masked, plus, per relocation, what it points
+ * at: a callee by (normalised) name, a string by its contents, a compiler-made
+ * constant by its own fingerprint.  Two symbols with the same fingerprint behave
+ * the same.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "livepatch/hash.h"
+#include "livepatch/payload.h"
+#include "differ_internal.h"
+
+static uint64_t fingerprint(struct diff *d, struct dsym *ds);
+
+static uint64_t mix(uint64_t h, const void *p, size_t n)
+{
+    return lp_hash_bytes(p, n, h);
+}
+
+static uint64_t mix_u64(uint64_t h, uint64_t v)
+{
+    return mix(h, &v, sizeof(v));
+}
+
+static uint64_t mix_str(uint64_t h, const char *s)
+{
+    return mix(h, s, strlen(s) + 1);
+}
+
+static bool is_strings(const struct lpe_section *s)
+{
+    return (s->sh.sh_flags & SHF_MERGE) && (s->sh.sh_flags & SHF_STRINGS);
+}
+
+/* Offset a relocation really points at: PC-relative ones carry -4 for the field. */
+static int64_t target_offset(const struct lpe_rela *r)
+{
+    return r->addend + (diff_is_pc_relative(r->type) ? 4 : 0);
+}
+
+static uint64_t string_key(uint64_t h, const struct lpe_section *s, int64_t off)
+{
+    size_t len;
+
+    if (off < 0 || (uint64_t)off >= s->size || !s->data)
+        return mix_u64(mix_str(h, "string-out-of-range"), (uint64_t)off);
+    len = strnlen((const char *)s->data + off, s->size - (size_t)off);
+    return mix(mix_str(h, "string"), s->data + off, len);
+}
+
+static uint64_t symbol_key(struct diff *d, uint64_t h, struct lpe_symbol *s)
+{
+    struct dsym *ds = DS(s);
+
+    if (!s->sec)
+        return mix_str(h, s->name);
+    /* Constants and pieces the compiler made: what they hold, not what they are called. */
+    if ((ds->compiler_made && !(s->sec->sh.sh_flags & SHF_WRITE)) ||
+        (s->type == STT_FUNC && ds->parent))
+        return mix_u64(mix_str(h, "content"), fingerprint(d, ds));
+    return mix_str(h, ds->norm);
+}
+
+/* What a relocation points at, independent of layout. */
+static uint64_t rela_key(struct diff *d, uint64_t h, const struct lpe_rela *r)
+{
+    struct lpe_symbol *s = r->sym;
+
+    h = mix_u64(h, r->type);
+    if ((s->type == STT_SECTION || s->type == STT_NOTYPE) && s->sec) {
+        /* Labels such as .LC0 are places in their section, like section symbols. */
+        int64_t base = s->type == STT_SECTION ? 0 : (int64_t)s->sym.st_value;
+        int64_t t = base + target_offset(r);
+        struct lpe_symbol *c;
+
+        if (is_strings(s->sec))
+            return string_key(h, s->sec, t);
+        c = t >= 0 ? lpe_symbol_at(s->sec, (uint64_t)t) : NULL;
+        if (c && (c->type == STT_FUNC || c->type == STT_OBJECT))
+            return mix_u64(symbol_key(d, h, c),
+                           (uint64_t)(base + r->addend - (int64_t)c->sym.st_value));
+        h = mix_str(h, s->sec->name);
+        if (!(s->sec->sh.sh_flags & SHF_WRITE) && s->sec->data)
+            h = mix(h, s->sec->data, s->sec->size);
+        return mix_u64(h, (uint64_t)(base + r->addend));
+    }
+    return mix_u64(symbol_key(d, h, s), (uint64_t)r->addend);
+}
+
+/* Bytes of [start, start+size) of sec with every relocation field zeroed (caller frees). */
+unsigned char *diff_masked_bytes(const struct lpe_section *sec, uint64_t start, uint64_t size)
+{
+    unsigned char *buf = calloc(1, size ? size : 1);
+    struct lpe_rela *r;
+    size_t n, i;
+
+    if (!buf)
+        return NULL;
+    if (sec->data && start + size <= sec->size)
+        memcpy(buf, sec->data + start, size);
+    r = lpe_relas_in(sec, start, start + size, &n);
+    for (i = 0; i < n; i++) {
+        uint64_t off = r[i].offset - start;
+        unsigned w = diff_reloc_width(r[i].type);
+        if (off < size)
+            memset(buf + off, 0, w <= size - off ? w : size - off);
+    }
+    return buf;
+}
+
+static uint64_t fingerprint(struct diff *d, struct dsym *ds)
+{
+    const struct lpe_symbol *s = ds->sym;
+    uint64_t start = s->sym.st_value, size = s->sym.st_size, h;
+    struct lpe_rela *r;
+    unsigned char *buf;
+    size_t n, i;
+
+    if (ds->fp_done)
+        return ds->fp;
+    if (ds->fp_busy) /* a piece pointing back at its parent: the name is enough */
+        return lp_hash_bytes(ds->norm, strlen(ds->norm), 0);
+    ds->fp_busy = true;
+    h = mix_u64(0, size);
+    h = mix_u64(h, s->type);
+    if (s->sec->sh.sh_type == SHT_NOBITS) {
+        h = mix_str(h, "zero");
+    } else {
+        buf = diff_masked_bytes(s->sec, start, size);
+        if (buf) {
+            h = mix(h, buf, size);
+            free(buf);
+        }
+    }
+    r = lpe_relas_in(s->sec, start, start + size, &n);
+    for (i = 0; i < n; i++) {
+        h = mix_u64(h, r[i].offset - start);
+        h = rela_key(d, h, &r[i]);
+    }
+    ds->fp_busy = false;
+    ds->fp_done = true;
+    ds->fp = h;
+    return h;
+}
+
+/* --- what to ignore ---------------------------------------------------------- */
+
+static void mark_ignored(struct diff *d)
+{
+    struct lpe_section *s = lpe_find_section(d->patched, LIVEPATCH_SEC_IGNORE_FUNCS);
+    size_t i, j;
+
+    if (s && s->rela)
+        for (i = 0; i < s->rela->nr_relas; i++) {
+            struct lpe_symbol *f = s->rela->relas[i].sym;
+            if (f->type == STT_SECTION && f->sec)
+                f = lpe_symbol_at(f->sec, (uint64_t)s->rela->relas[i].addend);
+            if (f && f->type == STT_FUNC) {
+                DS(f)->status = ST_SAME;
+                diff_note(d, LPD_IGNORED, f->name, "listed by LIVEPATCH_IGNORE_FUNCTION");
+            }
+        }
+    s = lpe_find_section(d->patched, LIVEPATCH_SEC_IGNORE_SECS);
+    if (s && s->rela)
+        for (i = 0; i < s->rela->nr_relas; i++) {
+            const struct lpe_rela *r = &s->rela->relas[i];
+            const struct lpe_section *strs = r->sym->sec;
+            const char *name;
+            struct lpe_section *ign;
+
+            if (!strs || !strs->data || r->addend < 0 || (uint64_t)r->addend >= strs->size)
+                continue;
+            name = (const char *)strs->data + r->addend;
+            if (!memchr(name, '\0', strs->size - (size_t)r->addend))
+                continue;
+            for (ign = lpe_find_section(d->patched, name); ign; ign = ign->next_same_name)
+                for (j = 1; j < d->patched->nr_symbols; j++)
+                    if (d->patched->symbols[j]->sec == ign &&
+                        d->patched->symbols[j]->type == STT_FUNC) {
+                        DS(d->patched->symbols[j])->status = ST_SAME;
+                        diff_note(d, LPD_IGNORED, d->patched->symbols[j]->name,
+                                  "in section %s, listed by LIVEPATCH_IGNORE_SECTION", name);
+                    }
+        }
+}
+
+/* Sections that are the toolchain's or the loader's business, not program data. */
+static bool bookkeeping_section(const struct lpe_section *s)
+{
+    return strncmp(s->name, ".livepatch.", 11) == 0 || diff_is_special_section(s->name) ||
+           !(s->sh.sh_flags & SHF_ALLOC) || strcmp(s->name, ".discard") == 0 ||
+           strncmp(s->name, ".discard.", 9) == 0;
+}
+
+/* Why two functions differ, in words (for the log, --explain and --json). */
+static void describe(struct diff *d, const struct lpe_symbol *o, const struct lpe_symbol *p,
+                     char *buf, size_t size)
+{
+    uint64_t os = o->sym.st_size, ps = p->sym.st_size, i, n;
+    unsigned char *ob = diff_masked_bytes(o->sec, o->sym.st_value, os);
+    unsigned char *pb = diff_masked_bytes(p->sec, p->sym.st_value, ps);
+    struct lpe_rela *orr, *prr;
+    size_t on, pn, k;
+
+    n = os < ps ? os : ps;
+    for (i = 0; ob && pb && i < n && ob[i] == pb[i]; i++)
+        ;
+    free(ob);
+    free(pb);
+    if (i < n || os != ps) {
+        snprintf(buf, size, "code differs from +0x%llx (size %llu -> %llu)",
+                 (unsigned long long)i, (unsigned long long)os, (unsigned long long)ps);
+        return;
+    }
+    orr = lpe_relas_in(o->sec, o->sym.st_value, o->sym.st_value + os, &on);
+    prr = lpe_relas_in(p->sec, p->sym.st_value, p->sym.st_value + ps, &pn);
+    for (k = 0; k < on && k < pn; k++) {
+        if (rela_key(d, 0, &orr[k]) != rela_key(d, 0, &prr[k]) ||
+            orr[k].offset - o->sym.st_value != prr[k].offset - p->sym.st_value) {
+            bool str = orr[k].sym->type == STT_SECTION && orr[k].sym->sec &&
+                       is_strings(orr[k].sym->sec);
+            snprintf(buf, size, "%s at +0x%llx differs: %s%+lld -> %s%+lld",
+                     str ? "string referenced" : "relocation target",
+                     (unsigned long long)(prr[k].offset - p->sym.st_value),
+                     orr[k].sym->name[0] ? orr[k].sym->name : orr[k].sym->sec->name,
+                     (long long)orr[k].addend,
+                     prr[k].sym->name[0] ? prr[k].sym->name
+                                         : (prr[k].sym->sec ? prr[k].sym->sec->name : "?"),
+                     (long long)prr[k].addend);
+            return;
+        }
+    }
+    if (on != pn)
+        snprintf(buf, size, "number of relocations differs (%zu -> %zu)", on, pn);
+    else
+        snprintf(buf, size, "a referenced constant or split-out piece differs");
+}
+
+int diff_compare(struct diff *d)
+{
+    size_t i;
+    char why[512];
+
+    mark_ignored(d);
+    for (i = 1; i < d->patched->nr_symbols; i++) {
+        struct dsym *p = DS(d->patched->symbols[i]);
+        const struct lpe_symbol *s = p->sym;
+
+        if (!s->sec || (s->type != STT_FUNC && s->type != STT_OBJECT) || !s->name[0])
+            continue;
+        if (p->status == ST_SAME) /* ignored on request */
+            continue;
+        if (!p->twin) {
+            p->status = ST_NEW;
+            continue;
+        }
+        p->status = fingerprint(d, p) == fingerprint(d, DS(p->twin)) ? ST_SAME : ST_CHANGED;
+        DS(p->twin)->status = p->status;
+    }
+    /* A changed piece (foo.cold) means its parent changed. */
+    for (i = 1; i < d->patched->nr_symbols; i++) {
+        struct dsym *p = DS(d->patched->symbols[i]);
+        if (p->status == ST_CHANGED && p->parent && p->parent->status == ST_SAME) {
+            p->parent->status = ST_CHANGED;
+            diff_log(d, "%s changed through its piece %s", p->parent->sym->name, p->sym->name);
+        }
+    }
+    for (i = 1; i < d->patched->nr_symbols; i++) {
+        struct dsym *p = DS(d->patched->symbols[i]);
+        const struct lpe_symbol *s = p->sym;
+
+        if (p->status != ST_CHANGED)
+            continue;
+        if (s->type == STT_FUNC) {
+            if (p->parent) /* carried with its parent */
+                continue;
+            describe(d, p->twin, s, why, sizeof(why));
+            if (p->is_init) {
+                d->nr_init_changed++;
+                diff_note(d, LPD_IGNORED, s->name,
+                          "init code cannot be live patched (it has already run and been "
+                          "freed); %s", why);
+                continue;
+            }
+            p->patched = true;
+            d->nr_changed++;
+            diff_note(d, LPD_CHANGED_FUNC, s->name, "%s", why);
+            if (d->opts->explain)
+                diff_explain(d, p->twin, s);
+            continue;
+        }
+        if (bookkeeping_section(s->sec))
+            continue;
+        if (p->is_init) {
+            d->nr_init_changed++;
+            diff_note(d, LPD_IGNORED, s->name, "init data cannot be live patched");
+            continue;
+        }
+        if (p->compiler_made && !(s->sec->sh.sh_flags & SHF_WRITE))
+            continue; /* a constant the compiler made: compared by content where used */
+        d->refused = true;
+        diff_note(d, LPD_REFUSED, s->name,
+                  "data object %s in %s changed (initial value or size: %llu -> %llu bytes): "
+                  "a payload cannot change existing data", s->name, d->patched->path,
+                  (unsigned long long)p->twin->sym.st_size, (unsigned long long)s->sym.st_size);
+    }
+    return 0;
+}

@@ -1,0 +1,213 @@
+/*
+ * differ.c - lpd_diff(): open the inputs, check they belong together, then run
+ * the passes in order (correlate, compare, include, special sections, emit) and
+ * turn what they found into one status.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "livepatch/hash.h"
+#include "differ_internal.h"
+
+/* The GCC version string an object was built with (.comment), or "". */
+static const char *producer(const struct lpe_object *o)
+{
+    const struct lpe_section *s = lpe_find_section(o, ".comment");
+
+    if (!s || !s->data || !s->size || !memchr(s->data, '\0', s->size))
+        return "";
+    return (const char *)s->data + (s->data[0] == '\0');
+}
+
+/* Was this object built with -ffunction-sections? (some function has its own .text.<fn>) */
+static bool split_sections(const struct lpe_object *o)
+{
+    size_t i, funcs = 0;
+
+    for (i = 1; i < o->nr_symbols; i++) {
+        const struct lpe_symbol *s = o->symbols[i];
+        if (s->type != STT_FUNC || !s->sec)
+            continue;
+        funcs++;
+        if (strncmp(s->sec->name, ".text.", 6) == 0)
+            return true;
+    }
+    return funcs == 0;
+}
+
+static int check_pair(struct diff *d)
+{
+    const struct lpe_object *o = d->orig, *p = d->patched;
+
+    if (o->ehdr.e_type != ET_REL || p->ehdr.e_type != ET_REL)
+        return lp_error_set(d->err, LP_ERR_FORMAT, "%s: not a relocatable object (ELF type %u)",
+                            o->ehdr.e_type != ET_REL ? o->path : p->path,
+                            o->ehdr.e_type != ET_REL ? o->ehdr.e_type : p->ehdr.e_type);
+    if (o->ehdr.e_machine != p->ehdr.e_machine ||
+        o->ehdr.e_ident[EI_CLASS] != p->ehdr.e_ident[EI_CLASS])
+        return lp_error_set(d->err, LP_ERR_FORMAT,
+                            "%s and %s are built for different architectures (machine %u and %u)",
+                            o->path, p->path, o->ehdr.e_machine, p->ehdr.e_machine);
+    if (p->ehdr.e_machine != EM_X86_64)
+        return lp_error_set(d->err, LP_ERR_UNSUPPORTED,
+                            "%s: machine %u is not supported (x86-64 only)", p->path,
+                            p->ehdr.e_machine);
+    if (d->image->elf->ehdr.e_machine != p->ehdr.e_machine)
+        return lp_error_set(d->err, LP_ERR_FORMAT, "%s is built for another architecture than %s",
+                            d->image->elf->path, p->path);
+    if (strcmp(producer(o), producer(p)) != 0)
+        return lp_error_set(d->err, LP_ERR_FORMAT,
+                            "%s and %s were built by different compilers (\"%s\" and \"%s\"): "
+                            "build both with the compiler of the running image", o->path,
+                            p->path, producer(o), producer(p));
+    if (split_sections(o) != split_sections(p))
+        return lp_error_set(d->err, LP_ERR_FORMAT,
+                            "%s and %s were built with different flags: only one uses "
+                            "-ffunction-sections", o->path, p->path);
+    if (!split_sections(p))
+        return lp_error_set(d->err, LP_ERR_UNSUPPORTED,
+                            "%s was built without -ffunction-sections -fdata-sections: "
+                            "functions cannot be told apart", p->path);
+    return 0;
+}
+
+/* The suffix of renamed new locals: a hash of the patched object's contents. */
+static void make_suffix(struct diff *d)
+{
+    uint64_t h = 0;
+    size_t i;
+
+    for (i = 1; i < d->patched->nr_sections; i++) {
+        const struct lpe_section *s = d->patched->sections[i];
+        h = lp_hash_bytes(s->name, strlen(s->name), h);
+        if (s->data)
+            h = lp_hash_bytes(s->data, s->size, h);
+    }
+    snprintf(d->suffix, sizeof(d->suffix), ".lp_%08x", (unsigned)(h ^ (h >> 32)));
+}
+
+static char *refusals(const struct lpd_result *res)
+{
+    size_t i, len = 1;
+    char *s;
+
+    for (i = 0; i < res->nr_items; i++)
+        if (res->items[i].kind == LPD_REFUSED)
+            len += strlen(res->items[i].reason) + 2;
+    s = calloc(1, len);
+    if (!s)
+        return NULL;
+    for (i = 0; i < res->nr_items; i++)
+        if (res->items[i].kind == LPD_REFUSED) {
+            if (*s)
+                strcat(s, "; ");
+            strcat(s, res->items[i].reason);
+        }
+    return s;
+}
+
+static void free_diff(struct diff *d)
+{
+    size_t i;
+
+    if (d->osyms)
+        for (i = 1; i < d->orig->nr_symbols; i++)
+            free(d->osyms[i].norm);
+    if (d->psyms)
+        for (i = 1; i < d->patched->nr_symbols; i++)
+            free(d->psyms[i].norm);
+    free(d->osyms);
+    free(d->psyms);
+    free(d->osecs);
+    free(d->psecs);
+    free(d->expects);
+    lp_hash_free(d->undef_out);
+    lpe_close(d->orig);
+    lpe_close(d->patched);
+    lpe_close(d->out);
+    lpi_close(d->image);
+}
+
+enum lpd_status lpd_diff(const char *orig, const char *patched, const char *image,
+                         const char *out, const struct lpd_options *opts,
+                         struct lpd_result *res, struct lp_error *err)
+{
+    struct diff d = { .opts = opts, .res = res, .err = err };
+    enum lpd_status st = LPD_ERROR;
+    char msg[1024];
+    size_t i;
+
+    memset(res, 0, sizeof(*res));
+    if (lpe_open(orig, &d.orig, err) || lpe_open(patched, &d.patched, err) ||
+        lpi_open(image, &d.image, err) || check_pair(&d))
+        goto done;
+    d.out = lpe_new_object(d.patched, err);
+    d.undef_out = lp_hash_new(64);
+    if (!d.out || !d.undef_out) {
+        lp_error_set(err, LP_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    make_suffix(&d);
+    if (diff_correlate(&d) || diff_compare(&d))
+        goto done;
+    if (d.refused)
+        goto refused;
+    if (!d.nr_changed) {
+        /* New globals or hooks alone still make a payload object (another object may use them). */
+        bool anything = d.has_hooks || lpe_find_section(d.patched, ".livepatch.hooks.load");
+        for (i = 1; !anything && i < d.patched->nr_symbols; i++) {
+            const struct dsym *ds = DS(d.patched->symbols[i]);
+            const struct lpe_symbol *s = ds->sym;
+            anything = ds->status == ST_NEW && s->bind != STB_LOCAL && s->sec &&
+                       (s->sec->sh.sh_flags & SHF_ALLOC) && !ds->is_init &&
+                       strncmp(s->sec->name, ".livepatch.", 11) != 0;
+        }
+        for (i = 1; !anything && i < d.patched->nr_sections; i++)
+            anything = strncmp(d.patched->sections[i]->name, ".livepatch.hooks.", 17) == 0;
+        if (!anything) {
+            if (d.nr_init_changed)
+                snprintf(msg, sizeof(msg),
+                         "%s: only init code changed: init code cannot be live patched (it has "
+                         "already run and been freed)", patched);
+            else
+                snprintf(msg, sizeof(msg), "%s: no functional change", patched);
+            for (i = 0; i < res->nr_items && d.nr_init_changed; i++)
+                if (res->items[i].kind == LPD_IGNORED) {
+                    size_t l = strlen(msg);
+                    snprintf(msg + l, sizeof(msg) - l, "%s%s", i ? ", " : " (",
+                             res->items[i].name);
+                }
+            if (d.nr_init_changed)
+                strncat(msg, ")", sizeof(msg) - strlen(msg) - 1);
+            res->summary = strdup(msg);
+            st = LPD_NO_CHANGE;
+            goto done;
+        }
+    }
+    if (diff_include(&d) || diff_special(&d))
+        goto done;
+    if (d.refused)
+        goto refused;
+    if (diff_emit(&d, out))
+        goto done;
+    if (d.refused)
+        goto refused;
+    snprintf(msg, sizeof(msg), "%s: %zu function%s patched", out, d.nr_changed,
+             d.nr_changed == 1 ? "" : "s");
+    res->summary = strdup(msg);
+    st = LPD_WRITTEN;
+    goto done;
+refused:
+    res->summary = refusals(res);
+    lp_error_set(err, LP_ERR_UNSUPPORTED, "%s", res->summary ? res->summary : "refused");
+    st = LPD_UNSUPPORTED;
+done:
+    if (st == LPD_ERROR && err->code == LP_ERR_UNSUPPORTED)
+        st = LPD_UNSUPPORTED;
+    if (st == LPD_ERROR && !res->summary)
+        res->summary = strdup(err->msg);
+    res->status = st;
+    free_diff(&d);
+    return st;
+}

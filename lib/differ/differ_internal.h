@@ -1,0 +1,114 @@
+/*
+ * differ_internal.h - state shared by the differ passes in lib/differ.
+ *
+ * Each symbol of both objects gets a struct dsym in sym->priv, each section a
+ * struct dsec in sec->priv; the passes fill them in order:
+ *   correlate.c  twin (the same symbol on the other side) by normalised name
+ *   compare.c    fingerprint and status (same, changed, new)
+ *   include.c    what the payload carries, and how each reference is expressed
+ *   special.c    the entries of .bug_frames/.ex_table/.altinstructions/... to keep
+ *   emit.c       the output object and its .livepatch.funcs table
+ */
+#ifndef LIVEPATCH_DIFFER_INTERNAL_H
+#define LIVEPATCH_DIFFER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "livepatch/differ.h"
+#include "livepatch/elf.h"
+#include "livepatch/image.h"
+
+enum dstatus { ST_UNKNOWN, ST_SAME, ST_CHANGED, ST_NEW };
+
+struct dsym {
+    struct lpe_symbol *sym;
+    struct lpe_symbol *twin;      /* counterpart in the other object */
+    char *norm;                   /* normalised name (clone/static suffixes removed) */
+    enum dstatus status;
+    uint64_t fp;                  /* fingerprint: masked bytes + relocation targets */
+    bool fp_done, fp_busy;
+    bool included;                /* carried in the payload */
+    bool patched;                 /* gets a livepatch_func entry */
+    bool is_init;                 /* lives in init code/data */
+    bool compiler_made;           /* name.N local the compiler invented (statics, __func__) */
+    struct lpe_symbol *out;       /* symbol in the output object */
+    struct lpe_section *out_sec;  /* section made for it in the output object */
+    struct dsym *parent;          /* for foo.cold / foo.part.N: foo */
+};
+
+struct dsec {
+    struct lpe_section *sec;
+    bool whole;                   /* copied whole into the output (strings, hooks...) */
+    struct lpe_section *out;
+    uint64_t content_fp;
+};
+
+struct diff {
+    const struct lpd_options *opts;
+    struct lpe_object *orig, *patched, *out;
+    struct lpi_image *image;
+    struct lpd_result *res;
+    struct lp_error *err;
+    struct dsym *osyms, *psyms;   /* arrays parallel to the objects' symbol arrays */
+    struct dsec *osecs, *psecs;
+    struct lp_hash *undef_out;    /* name -> undefined symbol in the output */
+    char suffix[16];              /* ".lp_xxxxxxxx" appended to renamed new locals */
+    size_t nr_changed, nr_init_changed;
+    bool refused;
+    bool carried_new_global;      /* a new global function/object is carried */
+    bool has_hooks;
+    /* Expectations declared with LIVEPATCH_EXPECT, by patched function. */
+    struct expect { struct lpe_symbol *func; uint8_t len; uint8_t data[31]; } *expects;
+    size_t nr_expects;
+};
+
+static inline struct dsym *DS(const struct lpe_symbol *s)
+{
+    return (struct dsym *)s->priv;
+}
+
+static inline struct dsec *DSEC(const struct lpe_section *s)
+{
+    return (struct dsec *)s->priv;
+}
+
+/* names.c */
+char *diff_normalise(const char *name);
+bool diff_is_compiler_made(const char *name);
+bool diff_is_child_piece(const char *name);
+bool diff_is_init_section(const char *name);
+bool diff_is_special_section(const char *name);
+bool diff_is_debug_section(const struct lpe_section *s);
+bool diff_is_pc_relative(uint32_t type);
+unsigned diff_reloc_width(uint32_t type);
+const char *diff_reloc_name(uint32_t type);
+
+/* compare.c: bytes of [start, start+size) with relocation fields zeroed (caller frees). */
+unsigned char *diff_masked_bytes(const struct lpe_section *sec, uint64_t start, uint64_t size);
+
+/* report.c */
+int diff_note(struct diff *d, enum lpd_item_kind kind, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void diff_log(struct diff *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void diff_explain(struct diff *d, const struct lpe_symbol *o, const struct lpe_symbol *p);
+
+/* The passes, in order. */
+int diff_correlate(struct diff *d);
+int diff_compare(struct diff *d);
+int diff_include(struct diff *d);
+int diff_special(struct diff *d);
+int diff_emit(struct diff *d, const char *out);
+
+/* include.c, used by special.c: express a relocation of the patched object in the output. */
+int diff_map_rela(struct diff *d, const struct lpe_rela *r, bool from_code,
+                  struct lpe_symbol **sym, int64_t *addend, const char *user);
+/* include.c: carry a whole section (strings, hooks, fixup code) into the output. */
+struct lpe_section *diff_carry_section(struct diff *d, struct lpe_section *src);
+/* include.c: the output symbol standing for a symbol of the patched object. */
+struct lpe_symbol *diff_map_symbol(struct diff *d, struct lpe_symbol *s, const char *user);
+/* The output section made from [start, start+size) of src (bytes, flags, alignment). */
+struct lpe_section *diff_out_section(struct diff *d, struct lpe_section *src, uint64_t start,
+                                     uint64_t size, const char *name);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * special.c - the hypervisor's tables whose entries belong to functions: bug
+ * frames, the exception table, alternatives and alternative-call sites.
+ *
+ * An object's table has entries for all of its functions; the payload must keep
+ * exactly the entries of the functions it carries (the loader registers them for
+ * the new code) and no others (they would point into code that is not there).
+ * An entry belongs to the function its first field points at.  Entry sizes come
+ * from payload.h, or from BUG_STRUCT_SIZE / EX_STRUCT_SIZE / ALT_STRUCT_SIZE in
+ * the environment, as the upstream tool allows.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "livepatch/payload.h"
+#include "differ_internal.h"
+
+static size_t env_size(const char *var, size_t opt, size_t dflt)
+{
+    const char *v = getenv(var);
+    char *end;
+    unsigned long n;
+
+    if (opt)
+        return opt;
+    if (v && *v) {
+        n = strtoul(v, &end, 0);
+        if (!*end && n > 0 && n < 4096)
+            return n;
+    }
+    return dflt;
+}
+
+static size_t entry_size(const struct diff *d, const char *name)
+{
+    if (strncmp(name, ".bug_frames.", 12) == 0)
+        return env_size("BUG_STRUCT_SIZE", d->opts->bug_frame_size, LIVEPATCH_BUG_FRAME_SIZE);
+    if (strcmp(name, ".ex_table") == 0)
+        return env_size("EX_STRUCT_SIZE", d->opts->ex_table_size, LIVEPATCH_EX_TABLE_SIZE);
+    if (strcmp(name, ".altinstructions") == 0)
+        return env_size("ALT_STRUCT_SIZE", d->opts->altinstr_size, LIVEPATCH_ALTINSTR_SIZE);
+    return LIVEPATCH_ALT_CALL_SITE_SIZE;
+}
+
+/* The function an entry's first field points at, or NULL. */
+static struct lpe_symbol *owner(const struct lpe_section *s, uint64_t off)
+{
+    struct lpe_rela *r;
+    size_t n;
+    struct lpe_symbol *t;
+
+    r = lpe_relas_in(s, off, off + 1, &n);
+    if (!n)
+        return NULL;
+    t = r->sym;
+    if (t->type == STT_SECTION && t->sec) {
+        /* Table fields are plain data: the addend is the target offset itself. */
+        int64_t at = r->addend;
+        t = at >= 0 ? lpe_symbol_at(t->sec, (uint64_t)at) : NULL;
+    }
+    return t && t->type == STT_FUNC ? t : NULL;
+}
+
+static int filter_table(struct diff *d, struct lpe_section *s)
+{
+    size_t esize = entry_size(d, s->name), nent, i, kept = 0;
+    struct lpe_section *out = NULL;
+    unsigned char *buf;
+
+    if (!s->size || !s->data)
+        return 0;
+    /* The last entry may lack its trailing padding. */
+    nent = (s->size + esize - 1) / esize;
+    buf = calloc(nent, esize);
+    if (!buf)
+        return lp_error_set(d->err, LP_ERR_NOMEM, "out of memory");
+    for (i = 0; i < nent; i++) {
+        uint64_t off = i * esize, len = esize;
+        struct lpe_symbol *f = owner(s, off);
+        struct lpe_rela *r;
+        size_t n, k;
+
+        if (off + len > s->size)
+            len = s->size - off;
+        if (!f || !DS(f)->included)
+            continue;
+        memcpy(buf + kept * esize, s->data + off, len);
+        if (!out) {
+            out = diff_out_section(d, s, 0, 0, s->name);
+            if (!out) {
+                free(buf);
+                return -1;
+            }
+        }
+        r = lpe_relas_in(s, off, off + len, &n);
+        for (k = 0; k < n; k++) {
+            struct lpe_symbol *sym;
+            int64_t addend;
+            if (diff_map_rela(d, &r[k], false, &sym, &addend, f->name) ||
+                lpe_add_rela(d->out, out, kept * esize + (r[k].offset - off), r[k].type, addend,
+                             sym, d->err)) {
+                free(buf);
+                return -1;
+            }
+        }
+        kept++;
+        diff_log(d, "%s: keeping entry %zu (of %s)", s->name, i, f->name);
+    }
+    if (out && lpe_set_section_data(out, buf, kept * esize, d->err)) {
+        free(buf);
+        return -1;
+    }
+    free(buf);
+    return 0;
+}
+
+int diff_special(struct diff *d)
+{
+    size_t i, nr = d->patched->nr_sections;
+
+    for (i = 1; i < nr; i++) {
+        struct lpe_section *s = d->patched->sections[i];
+        if (diff_is_special_section(s->name) && filter_table(d, s))
+            return -1;
+    }
+    return 0;
+}
