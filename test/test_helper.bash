@@ -41,3 +41,17 @@ link_image() {
     shift
     gcc -static -no-pie -Wl,--build-id=sha1 "$@" -o "$out"
 }
+
+# diff_case NAME [cflags...]: build test/data/diff/NAME/{orig,patched}.c as
+# common/NAME.c into orig.o / patched.o, and a test image from orig.o.
+diff_case() {
+    local name=$1 dir="$LP_ROOT/test/data/diff/$1"
+    shift
+    mkdir -p common
+    cp "$dir/orig.c" "common/$name.c"
+    cc_hv orig.o "common/$name.c" "common/$name.c" -I"$LP_ROOT/include" "$@" || return 1
+    cp "$dir/patched.c" "common/$name.c"
+    cc_hv patched.o "common/$name.c" "common/$name.c" -I"$LP_ROOT/include" "$@" || return 1
+    cc_hv main.o "$LP_ROOT/test/data/diff/main.c" main.c
+    link_image image orig.o main.o
+}

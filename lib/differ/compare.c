@@ -223,20 +223,29 @@ static void describe(struct diff *d, const struct lpe_symbol *o, const struct lp
     orr = lpe_relas_in(o->sec, o->sym.st_value, o->sym.st_value + os, &on);
     prr = lpe_relas_in(p->sec, p->sym.st_value, p->sym.st_value + ps, &pn);
     for (k = 0; k < on && k < pn; k++) {
-        if (rela_key(d, 0, &orr[k]) != rela_key(d, 0, &prr[k]) ||
-            orr[k].offset - o->sym.st_value != prr[k].offset - p->sym.st_value) {
-            bool str = orr[k].sym->type == STT_SECTION && orr[k].sym->sec &&
-                       is_strings(orr[k].sym->sec);
-            snprintf(buf, size, "%s at +0x%llx differs: %s%+lld -> %s%+lld",
-                     str ? "string referenced" : "relocation target",
-                     (unsigned long long)(prr[k].offset - p->sym.st_value),
-                     orr[k].sym->name[0] ? orr[k].sym->name : orr[k].sym->sec->name,
-                     (long long)orr[k].addend,
-                     prr[k].sym->name[0] ? prr[k].sym->name
-                                         : (prr[k].sym->sec ? prr[k].sym->sec->name : "?"),
-                     (long long)prr[k].addend);
+        const struct lpe_rela *a = &orr[k], *b = &prr[k];
+
+        if (rela_key(d, 0, a) == rela_key(d, 0, b) &&
+            a->offset - o->sym.st_value == b->offset - p->sym.st_value)
+            continue;
+        if (a->sym->sec && b->sym->sec && is_strings(a->sym->sec) && is_strings(b->sym->sec)) {
+            int64_t ta = target_offset(a) + (a->sym->type == STT_SECTION ? 0 : (int64_t)a->sym->sym.st_value);
+            int64_t tb = target_offset(b) + (b->sym->type == STT_SECTION ? 0 : (int64_t)b->sym->sym.st_value);
+            const char *sa = ta >= 0 && (uint64_t)ta < a->sym->sec->size
+                                 ? (const char *)a->sym->sec->data + ta : "?";
+            const char *sb = tb >= 0 && (uint64_t)tb < b->sym->sec->size
+                                 ? (const char *)b->sym->sec->data + tb : "?";
+            snprintf(buf, size, "string referenced at +0x%llx differs: \"%.80s\" -> \"%.80s\"",
+                     (unsigned long long)(b->offset - p->sym.st_value), sa, sb);
             return;
         }
+        snprintf(buf, size, "relocation target at +0x%llx differs: %s%+lld -> %s%+lld",
+                 (unsigned long long)(b->offset - p->sym.st_value),
+                 a->sym->name[0] ? a->sym->name : (a->sym->sec ? a->sym->sec->name : "?"),
+                 (long long)a->addend,
+                 b->sym->name[0] ? b->sym->name : (b->sym->sec ? b->sym->sec->name : "?"),
+                 (long long)b->addend);
+        return;
     }
     if (on != pn)
         snprintf(buf, size, "number of relocations differs (%zu -> %zu)", on, pn);

@@ -1,4 +1,2 @@
-/* The rest of the test image: calls what the test objects define. */
-#include <stdio.h>
-int check_bounds(int idx);
-int main(void) { printf("%d\n", check_bounds(3)); return 0; }
+/* The rest of every differ test image: the objects under test are linked in whole. */
+int main(void) { return 0; }

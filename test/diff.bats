@@ -1,0 +1,226 @@
+#!/usr/bin/env bats
+# create-diff-object: what goes into a payload object, and what is refused.
+
+load test_helper
+
+@test "a changed function is patched and its unchanged neighbours stay out" {
+    diff_case basic
+    run create-diff-object orig.o patched.o image out.o
+    assert_success
+    run payload-funcs out.o
+    assert_success
+    assert_line --regexp '^check_bounds new=check_bounds new_size=[0-9]+ old_size=[0-9]+ old_addr=0 version=2 expect=0$'
+    [ "${#lines[@]}" -eq 1 ]
+    # Unchanged code is referenced by the image's runtime names, never carried.
+    run readelf -sW out.o
+    assert_output --regexp 'UND common/basic\.c#helper'
+    assert_output --regexp 'UND unchanged'
+    refute_line --regexp '.*FUNC .* unchanged$'
+    # The static local keeps living in the image: referenced, not duplicated.
+    assert_output --regexp 'UND common/basic\.c#calls\.[0-9]+'
+}
+
+@test "old_size comes from the image and -r resolves old_addr from it" {
+    diff_case basic
+    create-diff-object -r orig.o patched.o image out.o
+    want_addr=$(nm image | awk '$3 == "check_bounds" {print $1}' | sed 's/^0*//')
+    want_size=$(readelf -sW image | awk '$8 == "check_bounds" {print $3}')
+    run payload-funcs out.o
+    assert_output --regexp "old_size=$want_size old_addr=$want_addr "
+}
+
+@test "the payload object only holds relocation types the loader accepts" {
+    diff_case basic
+    create-diff-object orig.o patched.o image out.o
+    run bash -c "readelf -rW out.o | awk '/R_X86_64/ {print \$3}' | sort -u"
+    for t in $output; do
+        case $t in R_X86_64_64|R_X86_64_PC32|R_X86_64_PLT32|R_X86_64_NONE) ;; *) false ;; esac
+    done
+}
+
+@test "nothing changed: exit 3, no output file" {
+    diff_case basic
+    run create-diff-object orig.o orig.o image out.o
+    assert_equal "$status" 3
+    assert_output --partial "no functional change"
+    [ ! -e out.o ]
+}
+
+@test "moved strings and renumbered statics do not drag unchanged functions in" {
+    diff_case renumber
+    run create-diff-object -d orig.o patched.o image out.o
+    assert_success
+    run payload-funcs out.o
+    assert_line --regexp '^second '
+    refute_line --regexp '^first '
+    refute_line --regexp '^common/renumber\.c#scale '
+}
+
+@test "a changed initial value of existing data is refused naming the object" {
+    diff_case data-change
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial "data object limits"
+    assert_output --partial "cannot change existing data"
+    [ ! -e out.o ]
+}
+
+@test "a change only in init code is no change, and says why" {
+    diff_case init-only
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 3
+    assert_output --partial "init code cannot be live patched"
+    assert_output --partial "setup_platform"
+    [ ! -e out.o ]
+}
+
+@test "a function too small for the jump is refused" {
+    diff_case too-small
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial "tiny"
+    assert_output --partial "too small"
+    [ ! -e out.o ]
+}
+
+@test "new static functions are carried renamed, new globals keep their name" {
+    diff_case new-symbols
+    run create-diff-object orig.o patched.o image out.o
+    assert_success
+    run readelf -sW out.o
+    assert_line --regexp '.*FUNC +LOCAL +DEFAULT +[0-9]+ validate\.lp_[0-9a-f]{8}$'
+    assert_line --regexp '.*OBJECT +GLOBAL +[A-Z]+ +[0-9]+ handle_rejections$'
+    run payload-funcs out.o
+    assert_line --regexp '^handle '
+    [ "${#lines[@]}" -eq 1 ]
+}
+
+@test "a changed static inline patches every caller that inlined it" {
+    diff_case inline-header
+    run create-diff-object orig.o patched.o image out.o
+    assert_success
+    run payload-funcs out.o
+    assert_line --regexp '^caller_one '
+    assert_line --regexp '^caller_two '
+    refute_line --regexp '^bystander '
+}
+
+@test "a changed format string patches its function and the log says a string differs" {
+    diff_case format-string
+    run create-diff-object -d orig.o patched.o image out.o
+    assert_success
+    assert_output --partial "string referenced"
+    run payload-funcs out.o
+    assert_line --regexp '^report '
+    refute_line --regexp '^quiet '
+}
+
+@test "--explain disassembles the first differing instruction on both sides" {
+    diff_case basic
+    run create-diff-object --explain orig.o patched.o image out.o
+    assert_success
+    assert_output --regexp 'explain: +original +\+0x[0-9a-f]+: '
+    assert_output --regexp 'explain: +patched +\+0x[0-9a-f]+: '
+}
+
+@test "special-section entries are kept only for carried functions" {
+    diff_case special
+    run create-diff-object orig.o patched.o image out.o
+    assert_success
+    run readelf -SW out.o
+    assert_output --regexp '\.bug_frames\.1 +PROGBITS +0+ [0-9a-f]+ 000008 '
+    assert_output --regexp '\.ex_table +PROGBITS +0+ [0-9a-f]+ 000008 '
+    assert_output --partial ".fixup"
+    run payload-funcs out.o
+    assert_line --regexp '^warn_two '
+    refute_line --regexp '^warn_one '
+}
+
+@test "LIVEPATCH_IGNORE_FUNCTION leaves a changed function out" {
+    diff_case ignore
+    run create-diff-object orig.o patched.o image out.o
+    assert_success
+    run payload-funcs out.o
+    assert_line --regexp '^real_fix '
+    refute_line --regexp '^noisy '
+    run readelf -SW out.o
+    refute_output --partial ".livepatch.ignore"
+}
+
+@test "hook sections travel with the functions they point at" {
+    diff_case hooks
+    run create-diff-object orig.o patched.o image out.o
+    assert_success
+    run readelf -SW out.o
+    assert_output --partial ".livepatch.hooks.load"
+    assert_output --partial ".livepatch.hooks.unload"
+    run readelf -sW out.o
+    assert_line --regexp '.*FUNC +LOCAL +DEFAULT +[0-9]+ on_load\.lp_[0-9a-f]{8}$'
+}
+
+@test "the same inputs give a byte-identical payload object" {
+    diff_case new-symbols
+    create-diff-object orig.o patched.o image a.o
+    create-diff-object orig.o patched.o image b.o
+    cmp a.o b.o
+}
+
+@test "--json lists changed functions, carried symbols and refusals" {
+    diff_case new-symbols
+    run create-diff-object --json r.json orig.o patched.o image out.o
+    assert_success
+    run cat r.json
+    assert_output --partial '"status": "written"'
+    assert_line '  "changed_functions": ['
+    assert_output --partial '{"name": "handle"'
+    assert_output --regexp '"name": "validate\.lp_[0-9a-f]+"'
+    diff_case data-change
+    run create-diff-object --json r2.json orig.o patched.o image out2.o
+    assert_equal "$status" 2
+    run cat r2.json
+    assert_output --partial '"status": "unsupported"'
+    assert_output --partial '{"name": "limits"'
+}
+
+@test "code built without hidden visibility is refused naming the relocation type" {
+    mkdir -p common
+    cp "$LP_ROOT/test/data/diff/basic/orig.c" common/basic.c
+    gcc $LP_TEST_CFLAGS -c common/basic.c -o orig.o
+    cp "$LP_ROOT/test/data/diff/basic/patched.c" common/basic.c
+    gcc $LP_TEST_CFLAGS -c common/basic.c -o patched.o
+    cc_hv main.o "$LP_ROOT/test/data/diff/main.c" main.c
+    link_image image orig.o main.o
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial "GOTPCREL"
+    [ ! -e out.o ]
+}
+
+@test "corrupt, mismatched or symbol-less inputs are clear errors" {
+    diff_case basic
+    head -c 100 patched.o > trunc.o
+    run create-diff-object orig.o trunc.o image out.o
+    assert_equal "$status" 1
+    assert_output --partial "trunc.o"
+    # Another architecture: same object with e_machine changed to AArch64 (183).
+    cp patched.o arm.o
+    printf '\xb7\x00' | dd of=arm.o bs=1 seek=18 conv=notrunc status=none
+    run create-diff-object orig.o arm.o image out.o
+    assert_equal "$status" 1
+    assert_output --partial "different architectures"
+    strip -o stripped image
+    run create-diff-object orig.o patched.o stripped out.o
+    assert_equal "$status" 1
+    assert_output --partial "no symbol table"
+    [ ! -e out.o ]
+}
+
+@test "objects from different compilers are refused" {
+    diff_case basic
+    objcopy --remove-section .comment patched.o
+    printf 'GCC: (Other) 99.1\0' > c.txt
+    objcopy --add-section .comment=c.txt patched.o
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 1
+    assert_output --partial "different compilers"
+}
