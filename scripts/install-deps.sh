@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="gcc make libc6-dev libelf-dev zlib1g-dev binutils binutils-dev libxxhash-dev
-      bats bats-support bats-assert patch diffutils git"
+      bats bats-support bats-assert patch diffutils git time"
 
 missing=""
 for p in $PKGS; do

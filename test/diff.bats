@@ -130,7 +130,14 @@ load test_helper
     run readelf -SW out.o
     assert_output --regexp '\.bug_frames\.1 +PROGBITS +0+ [0-9a-f]+ 000008 '
     assert_output --regexp '\.ex_table +PROGBITS +0+ [0-9a-f]+ 000008 '
+    assert_output --regexp '\.altinstructions +PROGBITS +0+ [0-9a-f]+ 00000e '
+    assert_output --regexp '\.alt_call_sites +PROGBITS +0+ [0-9a-f]+ 000004 '
     assert_output --partial ".fixup"
+    assert_output --partial ".altinstr_replacement"
+    # The kept entries point into the carried function, not at its unchanged neighbour.
+    run bash -c "readelf -rW out.o | sed -n '/rela.ex_table/,/^\$/p'"
+    assert_output --partial "warn_two"
+    refute_output --partial "warn_one"
     run payload-funcs out.o
     assert_line --regexp '^warn_two '
     refute_line --regexp '^warn_one '
@@ -223,4 +230,16 @@ load test_helper
     run create-diff-object orig.o patched.o image out.o
     assert_equal "$status" 1
     assert_output --partial "different compilers"
+}
+
+@test "a change in a split-out .cold piece patches its parent and carries the piece" {
+    diff_case cold
+    run create-diff-object -d orig.o patched.o image out.o
+    assert_success
+    run payload-funcs out.o
+    assert_line --regexp '^process new=process '
+    refute_line --regexp '^common/cold\.c#process\.cold '
+    [ "${#lines[@]}" -eq 1 ]
+    run readelf -sW out.o
+    assert_line --regexp '.*FUNC +LOCAL +DEFAULT +[0-9]+ process\.cold\.lp_[0-9a-f]{8}$'
 }
