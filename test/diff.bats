@@ -29,10 +29,12 @@ load test_helper
     assert_output --regexp "old_size=$want_size old_addr=$want_addr "
 }
 
-@test "the payload object only holds relocation types the loader accepts" {
+@test "the payload object's loaded sections only hold relocation types the loader accepts" {
     diff_case basic
     create-diff-object orig.o patched.o image out.o
-    run bash -c "readelf -rW out.o | awk '/R_X86_64/ {print \$3}' | sort -u"
+    # Debug sections are not loaded; their R_X86_64_32 entries do not concern the loader.
+    run bash -c "readelf -rW out.o | awk '/^Relocation section/ {dbg = (\$3 ~ /debug/)} /R_X86_64/ && !dbg {print \$3}' | sort -u"
+    [ -n "$output" ]
     for t in $output; do
         case $t in R_X86_64_64|R_X86_64_PC32|R_X86_64_PLT32|R_X86_64_NONE) ;; *) false ;; esac
     done
@@ -242,4 +244,32 @@ load test_helper
     [ "${#lines[@]}" -eq 1 ]
     run readelf -sW out.o
     assert_line --regexp '.*FUNC +LOCAL +DEFAULT +[0-9]+ process\.cold\.lp_[0-9a-f]{8}$'
+}
+
+@test "special-section entry sizes come from the image's DWARF complete type, or the environment" {
+    diff_case special
+    cc_hv decl.o "$LP_ROOT/test/data/diff/dwarf/decl.c" decl.c
+    cc_hv full.o "$LP_ROOT/test/data/diff/dwarf/full.c" full.c
+    # The forward declaration comes first in the image; the complete type decides.
+    link_image image orig.o decl.o full.o main.o
+    run create-diff-object -d orig.o patched.o image out.o
+    assert_output --partial ".ex_table entry size 12 (image DWARF)"
+    assert_output --partial ".bug_frames.1 entry size 8 (payload.h default)"
+    EX_STRUCT_SIZE=8 run create-diff-object -d orig.o patched.o image out.o
+    assert_success
+    assert_output --partial ".ex_table entry size 8 (EX_STRUCT_SIZE)"
+}
+
+@test "debug sections are carried, with relocations to dropped code removed" {
+    diff_case basic
+    run create-diff-object -d orig.o patched.o image out.o
+    assert_success
+    assert_output --regexp '\.debug_info: [0-9]+ relocations kept, [1-9][0-9]* to dropped code or data removed'
+    run readelf -SW out.o
+    assert_output --partial ".debug_info"
+    assert_output --partial ".debug_aranges"
+    # Every relocation left in the debug sections names something the payload defines.
+    run bash -c "readelf -rW out.o | sed -n '/rela.debug/,/^\$/p' | grep -c 'unchanged'"
+    assert_output "0"
+    readelf --debug-dump=info out.o > /dev/null
 }

@@ -133,7 +133,7 @@ enum lpd_status lpd_diff(const char *orig, const char *patched, const char *imag
                          const char *out, const struct lpd_options *opts,
                          struct lpd_result *res, struct lp_error *err)
 {
-    struct diff d = { .opts = opts, .res = res, .err = err };
+    struct diff d = { .opts = opts, .res = res, .err = err, .image_path = image };
     enum lpd_status st = LPD_ERROR;
     char msg[1024];
     size_t i;
@@ -185,7 +185,7 @@ enum lpd_status lpd_diff(const char *orig, const char *patched, const char *imag
             goto done;
         }
     }
-    if (diff_include(&d) || diff_special(&d))
+    if (diff_include(&d) || diff_special(&d) || diff_debug(&d))
         goto done;
     if (d.refused)
         goto refused;

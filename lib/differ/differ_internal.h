@@ -7,6 +7,7 @@
  *   compare.c    fingerprint and status (same, changed, new)
  *   include.c    what the payload carries, and how each reference is expressed
  *   special.c    the entries of .bug_frames/.ex_table/.altinstructions/... to keep
+ *   debug.c      the unit's debug sections, minus references to what is not carried
  *   emit.c       the output object and its .livepatch.funcs table
  */
 #ifndef LIVEPATCH_DIFFER_INTERNAL_H
@@ -53,7 +54,9 @@ struct diff {
     struct dsym *osyms, *psyms;   /* arrays parallel to the objects' symbol arrays */
     struct dsec *osecs, *psecs;
     struct lp_hash *undef_out;    /* name -> undefined symbol in the output */
-    char suffix[16];              /* ".lp_xxxxxxxx" appended to renamed new locals */
+    char suffix[16];
+    const char *image_path;
+    size_t dwarf_sizes[3];        /* bug_frame, exception_table_entry, alt_instr */              /* ".lp_xxxxxxxx" appended to renamed new locals */
     size_t nr_changed, nr_init_changed;
     bool refused;
     bool carried_new_global;      /* a new global function/object is carried */
@@ -93,11 +96,15 @@ int diff_note(struct diff *d, enum lpd_item_kind kind, const char *name, const c
 void diff_log(struct diff *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diff_explain(struct diff *d, const struct lpe_symbol *o, const struct lpe_symbol *p);
 
+/* dwarf_sizes.c: byte sizes of the named complete struct types in image's DWARF (0 if absent). */
+int diff_dwarf_struct_sizes(const char *image, const char *const *names, size_t *sizes, size_t n);
+
 /* The passes, in order. */
 int diff_correlate(struct diff *d);
 int diff_compare(struct diff *d);
 int diff_include(struct diff *d);
 int diff_special(struct diff *d);
+int diff_debug(struct diff *d);
 int diff_emit(struct diff *d, const char *out);
 
 /* include.c, used by special.c: express a relocation of the patched object in the output. */

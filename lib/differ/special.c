@@ -15,30 +15,40 @@
 #include "livepatch/payload.h"
 #include "differ_internal.h"
 
-static size_t env_size(const char *var, size_t opt, size_t dflt)
+/* Environment first (as upstream allows), then the image's DWARF, then payload.h. */
+static size_t pick_size(struct diff *d, const char *table, const char *var, size_t opt,
+                        size_t dwarf, size_t dflt)
 {
-    const char *v = getenv(var);
+    const char *v = getenv(var), *from = "payload.h default";
+    size_t size = dflt;
     char *end;
     unsigned long n;
 
-    if (opt)
-        return opt;
-    if (v && *v) {
-        n = strtoul(v, &end, 0);
-        if (!*end && n > 0 && n < 4096)
-            return n;
+    if (opt) {
+        size = opt;
+        from = "option";
+    } else if (v && *v && (n = strtoul(v, &end, 0)) > 0 && !*end && n < 4096) {
+        size = n;
+        from = var;
+    } else if (dwarf) {
+        size = dwarf;
+        from = "image DWARF";
     }
-    return dflt;
+    diff_log(d, "%s entry size %zu (%s)", table, size, from);
+    return size;
 }
 
-static size_t entry_size(const struct diff *d, const char *name)
+static size_t entry_size(struct diff *d, const char *name)
 {
     if (strncmp(name, ".bug_frames.", 12) == 0)
-        return env_size("BUG_STRUCT_SIZE", d->opts->bug_frame_size, LIVEPATCH_BUG_FRAME_SIZE);
+        return pick_size(d, name, "BUG_STRUCT_SIZE", d->opts->bug_frame_size, d->dwarf_sizes[0],
+                         LIVEPATCH_BUG_FRAME_SIZE);
     if (strcmp(name, ".ex_table") == 0)
-        return env_size("EX_STRUCT_SIZE", d->opts->ex_table_size, LIVEPATCH_EX_TABLE_SIZE);
+        return pick_size(d, name, "EX_STRUCT_SIZE", d->opts->ex_table_size, d->dwarf_sizes[1],
+                         LIVEPATCH_EX_TABLE_SIZE);
     if (strcmp(name, ".altinstructions") == 0)
-        return env_size("ALT_STRUCT_SIZE", d->opts->altinstr_size, LIVEPATCH_ALTINSTR_SIZE);
+        return pick_size(d, name, "ALT_STRUCT_SIZE", d->opts->altinstr_size, d->dwarf_sizes[2],
+                         LIVEPATCH_ALTINSTR_SIZE);
     return LIVEPATCH_ALT_CALL_SITE_SIZE;
 }
 
@@ -116,7 +126,14 @@ static int filter_table(struct diff *d, struct lpe_section *s)
 
 int diff_special(struct diff *d)
 {
+    static const char *const structs[] = { "bug_frame", "exception_table_entry", "alt_instr" };
     size_t i, nr = d->patched->nr_sections;
+
+    for (i = 1; i < nr; i++)
+        if (diff_is_special_section(d->patched->sections[i]->name)) {
+            diff_dwarf_struct_sizes(d->image_path, structs, d->dwarf_sizes, 3);
+            break;
+        }
 
     for (i = 1; i < nr; i++) {
         struct lpe_section *s = d->patched->sections[i];
