@@ -56,6 +56,12 @@ load test_helper
     assert_line --regexp '^second '
     refute_line --regexp '^first '
     refute_line --regexp '^common/renumber\.c#scale '
+    # second()'s existing static keeps its state in the image; its new one is carried.
+    want=$(readelf -rW orig.o | sed -n '/rela.text.second/,/^$/p' | grep -o 'seen\.[0-9]*' | head -1)
+    run readelf -sW out.o
+    assert_line --regexp ".*UND common/renumber\.c#$want\$"
+    refute_line --regexp '.* seen\.[0-9]+\.lp_[0-9a-f]+$'
+    assert_line --regexp '.*OBJECT +LOCAL +DEFAULT +[0-9]+ calls\.[0-9]+\.lp_[0-9a-f]{8}$'
 }
 
 @test "a changed initial value of existing data is refused naming the object" {
@@ -272,4 +278,19 @@ load test_helper
     run bash -c "readelf -rW out.o | sed -n '/rela.debug/,/^\$/p' | grep -c 'unchanged'"
     assert_output "0"
     readelf --debug-dump=info out.o > /dev/null
+}
+
+@test "a function that gains or loses a reference to an existing static is reported" {
+    diff_case renumber
+    run create-diff-object -d orig.o patched.o image out.o
+    assert_success
+    assert_output --regexp 'static seen\.[0-9]+ \(original seen\.[0-9]+\) correlated through second'
+    diff_case basic
+    cp "$LP_ROOT/test/data/diff/basic/patched.c" common/basic.c
+    sed -i 's/calls++;/calls += 0;/; s/    static int calls;/    static int calls;\n    (void)calls;/' common/basic.c
+    sed -i 's/printf("check_bounds: idx=%d mode=%s calls=%d\\n", idx, modes\[idx \& 1\], calls);/printf("idx=%d\\n", idx);/' common/basic.c
+    cc_hv patched.o common/basic.c common/basic.c
+    run create-diff-object -d orig.o patched.o image out.o
+    assert_success
+    assert_output --regexp 'check_bounds no longer references the static calls\.[0-9]+'
 }

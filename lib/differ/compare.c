@@ -253,6 +253,41 @@ static void describe(struct diff *d, const struct lpe_symbol *o, const struct lp
         snprintf(buf, size, "a referenced constant or split-out piece differs");
 }
 
+static bool references(const struct lpe_symbol *f, const struct lpe_symbol *target)
+{
+    size_t n, i;
+    struct lpe_rela *r = lpe_relas_in(f->sec, f->sym.st_value, f->sym.st_value + f->sym.st_size,
+                                      &n);
+    for (i = 0; i < n; i++)
+        if (diff_rela_target(&r[i], true) == target)
+            return true;
+    return false;
+}
+
+/* A patched function that starts or stops using an existing static changes how state
+ * is shared between old and new code: say so. */
+static void report_static_use(struct diff *d, const struct dsym *p)
+{
+    const struct lpe_symbol *f = p->sym, *o = p->twin;
+    size_t n, i;
+    struct lpe_rela *r;
+
+    r = lpe_relas_in(f->sec, f->sym.st_value, f->sym.st_value + f->sym.st_size, &n);
+    for (i = 0; i < n; i++) {
+        const struct dsym *st = DS(diff_rela_target(&r[i], true));
+        if (st->compiler_made && st->twin && !references(o, st->twin))
+            diff_log(d, "%s gains a reference to the existing static %s", f->name,
+                     st->twin->name);
+    }
+    r = lpe_relas_in(o->sec, o->sym.st_value, o->sym.st_value + o->sym.st_size, &n);
+    for (i = 0; i < n; i++) {
+        const struct lpe_symbol *t = diff_rela_target(&r[i], true);
+        const struct dsym *st = DS(t);
+        if (st->compiler_made && (!st->twin || !references(f, st->twin)))
+            diff_log(d, "%s no longer references the static %s", f->name, t->name);
+    }
+}
+
 int diff_compare(struct diff *d)
 {
     size_t i;
@@ -301,6 +336,7 @@ int diff_compare(struct diff *d)
             }
             p->patched = true;
             d->nr_changed++;
+            report_static_use(d, p);
             diff_note(d, LPD_CHANGED_FUNC, s->name, "%s", why);
             if (d->opts->explain)
                 diff_explain(d, p->twin, s);

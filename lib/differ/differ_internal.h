@@ -86,6 +86,9 @@ bool diff_is_debug_section(const struct lpe_section *s);
 bool diff_is_pc_relative(uint32_t type);
 unsigned diff_reloc_width(uint32_t type);
 const char *diff_reloc_name(uint32_t type);
+/* The function or object a relocation points at, seen through section symbols and
+ * labels (from_code: the field is in an instruction, so PC-relative addends carry -4). */
+struct lpe_symbol *diff_rela_target(const struct lpe_rela *r, bool from_code);
 
 /* compare.c: bytes of [start, start+size) with relocation fields zeroed (caller frees). */
 unsigned char *diff_masked_bytes(const struct lpe_section *sec, uint64_t start, uint64_t size);
