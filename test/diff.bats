@@ -294,3 +294,18 @@ load test_helper
     assert_success
     assert_output --regexp 'check_bounds no longer references the static calls\.[0-9]+'
 }
+
+@test "__func__ constants of carried functions never collide with the image's" {
+    diff_case func-name
+    run create-diff-object orig.o patched.o image out.o
+    assert_success
+    run payload-funcs out.o
+    assert_line --regexp '^beta '
+    refute_line --regexp '^alpha '
+    # beta's name string is either the image's own (referenced by runtime name) or a
+    # renamed copy; a plain __func__.N definition would clash with the image.
+    run readelf -sW out.o
+    refute_line --regexp '.*OBJECT +LOCAL +DEFAULT +[0-9]+ __func__\.[0-9]+$'
+    run bash -c "readelf -sW out.o | grep -E '__func__\\.[0-9]+(\\.lp_[0-9a-f]{8})?\$'"
+    assert_success
+}
