@@ -52,6 +52,23 @@ static size_t entry_size(struct diff *d, const char *name)
     return LIVEPATCH_ALT_CALL_SITE_SIZE;
 }
 
+/*
+ * A bug frame's 32-bit fields hold a 24-bit displacement with line-number bits added
+ * on top (Xen's BUG_FRAME): the part of the addend above the displacement is not
+ * an offset and must stay out of symbol lookups.
+ */
+static int64_t non_offset_part(const struct lpe_section *s, int64_t addend)
+{
+    int64_t disp;
+
+    if (strncmp(s->name, ".bug_frames.", 12) != 0)
+        return 0;
+    disp = addend & 0xffffff;
+    if (disp & 0x800000)
+        disp -= 0x1000000;
+    return addend - disp;
+}
+
 /* The function an entry's first field points at, or NULL. */
 static struct lpe_symbol *owner(const struct lpe_section *s, uint64_t off)
 {
@@ -65,7 +82,7 @@ static struct lpe_symbol *owner(const struct lpe_section *s, uint64_t off)
     t = r->sym;
     if (t->type == STT_SECTION && t->sec) {
         /* Table fields are plain data: the addend is the target offset itself. */
-        int64_t at = r->addend;
+        int64_t at = r->addend - non_offset_part(s, r->addend);
         t = at >= 0 ? lpe_symbol_at(t->sec, (uint64_t)at) : NULL;
     }
     return t && t->type == STT_FUNC ? t : NULL;
@@ -105,10 +122,13 @@ static int filter_table(struct diff *d, struct lpe_section *s)
         r = lpe_relas_in(s, off, off + len, &n);
         for (k = 0; k < n; k++) {
             struct lpe_symbol *sym;
-            int64_t addend;
-            if (diff_map_rela(d, &r[k], false, &sym, &addend, f->name) ||
-                lpe_add_rela(d->out, out, kept * esize + (r[k].offset - off), r[k].type, addend,
-                             sym, d->err)) {
+            struct lpe_rela plain = r[k];
+            int64_t addend, extra = non_offset_part(s, r[k].addend);
+
+            plain.addend -= extra;
+            if (diff_map_rela(d, &plain, false, &sym, &addend, f->name) ||
+                lpe_add_rela(d->out, out, kept * esize + (r[k].offset - off), r[k].type,
+                             addend + extra, sym, d->err)) {
                 free(buf);
                 return -1;
             }
