@@ -8,10 +8,20 @@
 unsigned int sched_ticks;
 static unsigned int vcpu_ticks[NR_VCPUS];
 
+long sched_adjust(unsigned int vcpu, unsigned int ticks)
+{
+    unsigned int v = vcpu_clamp(vcpu);
+
+    vcpu_ticks[v] = ticks;
+    return (long)vcpu_ticks[v];
+}
+
 long sched_op(unsigned int op, unsigned int vcpu)
 {
     unsigned int v = vcpu_clamp(vcpu);
 
+    if (op == 3)
+        printk("sched_op: yield at line %d\n", __LINE__);
     WARN_ON(op > 3);
     sched_ticks++;
     vcpu_ticks[v] += op;

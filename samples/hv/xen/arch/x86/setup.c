@@ -46,7 +46,8 @@ int main(void)
     printk("version: %s\n", xen_build_info());
     printk("domctl(%u) %s = %ld\n", 4, domctl_name(4), do_domctl(4));
     printk("domctl(%u) %s = %ld\n", 8, domctl_name(8), do_domctl(8));
-    printk("sched_op = %ld, vcpu_op = %ld\n", sched_op(2, 9), vcpu_op(7));
+    printk("sched_op = %ld, vcpu_op = %ld, adjust = %ld\n", sched_op(2, 9), vcpu_op(7),
+           sched_adjust(1, 40));
     rc = read_guest_u32(&guest_page[2], &v);
     printk("guest read: rc=%d value=%u\n", rc, v);
     rc = read_guest_u32((const unsigned int *)16, &v);

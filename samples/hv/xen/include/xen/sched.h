@@ -11,6 +11,7 @@ static inline unsigned int vcpu_clamp(unsigned int id)
 }
 
 long sched_op(unsigned int op, unsigned int vcpu);
+long sched_adjust(unsigned int vcpu, unsigned int ticks);
 long vcpu_op(unsigned int vcpu);
 void scheduler_init(void);
 extern unsigned int sched_ticks;
