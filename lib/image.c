@@ -94,14 +94,35 @@ static int build_names(struct lpi_image *img, struct lp_error *err)
 
 int lpi_open(const char *path, struct lpi_image **out, struct lp_error *err)
 {
+    struct lpe_object *elf;
+
+    if (lpe_open(path, &elf, err))
+        return -1;
+    return lpi_from_elf(elf, out, err);
+}
+
+int lpi_open_memory(const void *buf, size_t len, const char *name, struct lpi_image **out,
+                    struct lp_error *err)
+{
+    struct lpe_object *elf;
+
+    if (lpe_open_memory(buf, len, name, &elf, err))
+        return -1;
+    return lpi_from_elf(elf, out, err);
+}
+
+int lpi_from_elf(struct lpe_object *elf, struct lpi_image **out, struct lp_error *err)
+{
     struct lpi_image *img = calloc(1, sizeof(*img));
+    const char *path = elf->path;
     const unsigned char *id;
     size_t len, i;
 
-    if (!img)
+    if (!img) {
+        lpe_close(elf);
         return lp_error_set(err, LP_ERR_NOMEM, "out of memory");
-    if (lpe_open(path, &img->elf, err))
-        goto fail;
+    }
+    img->elf = elf;
     if (img->elf->ehdr.e_type != ET_EXEC && img->elf->ehdr.e_type != ET_DYN) {
         lp_error_set(err, LP_ERR_FORMAT, "%s: not an executable image (ELF type %u)", path,
                      img->elf->ehdr.e_type);

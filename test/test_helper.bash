@@ -55,3 +55,34 @@ diff_case() {
     cc_hv main.o "$LP_ROOT/test/data/diff/main.c" main.c
     link_image image orig.o main.o
 }
+
+# note_file HEXID OUT: a GNU build-id ELF note holding HEXID (what .livepatch.depends holds).
+note_file() {
+    local id=$1 out=$2 n=$((${#1} / 2)) le
+    le=$(printf '%08x' "$n" | sed -E 's/(..)(..)(..)(..)/\\x\4\\x\3\\x\2\\x\1/')
+    printf "\\x04\\x00\\x00\\x00${le}\\x03\\x00\\x00\\x00GNU\\x00" > "$out"
+    printf '%s' "$id" | sed 's/../\\x&/g' | xargs -0 printf >> "$out"
+    while [ $(($(stat -c %s "$out") % 4)) -ne 0 ]; do printf '\0' >> "$out"; done
+}
+
+# build_id FILE: the GNU build id of an ELF file, in hex.
+build_id() {
+    readelf -n "$1" | awk '/Build ID/ {print $3; exit}'
+}
+
+# link_payload OUT IMAGE DEPENDS_HEX NAME OBJ...: what livepatch-build does after
+# create-diff-object: link with a build id, add the dependency notes and .modinfo.
+link_payload() {
+    local out=$1 image=$2 dep=$3 name=$4
+    shift 4
+    ld -r --build-id=sha1 -o "$out.tmp.o" "$@" || return 1
+    note_file "$(build_id "$image")" "$out.xen_depends"
+    note_file "${dep:-$(build_id "$image")}" "$out.depends"
+    printf 'name=%s\0' "$name" > "$out.modinfo"
+    objcopy --add-section .livepatch.xen_depends="$out.xen_depends" \
+            --add-section .livepatch.depends="$out.depends" \
+            --add-section .modinfo="$out.modinfo" \
+            --set-section-flags .livepatch.funcs=alloc,readonly \
+            "$out.tmp.o" "$out" || return 1
+    rm -f "$out.tmp.o" "$out.xen_depends" "$out.depends" "$out.modinfo"
+}

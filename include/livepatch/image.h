@@ -46,6 +46,13 @@ struct lpi_image {
 int lpi_open(const char *path, struct lpi_image **out, struct lp_error *err);
 void lpi_close(struct lpi_image *img);
 
+/* The same from a buffer (copied; `name` is used in messages). */
+int lpi_open_memory(const void *buf, size_t len, const char *name, struct lpi_image **out,
+                    struct lp_error *err);
+
+/* The same from an already-read ELF object, which the image then owns (even on failure). */
+int lpi_from_elf(struct lpe_object *elf, struct lpi_image **out, struct lp_error *err);
+
 /*
  * Look a runtime name up.  Returns the symbol, or NULL with err set: LP_ERR_NOTFOUND,
  * or LP_ERR_AMBIGUOUS when two symbols carry the name (same file, same local name).

@@ -1,0 +1,33 @@
+/* loader_internal.h - helpers shared by the loader's files (lib/loader); not public. */
+#ifndef LIVEPATCH_LOADER_INTERNAL_H
+#define LIVEPATCH_LOADER_INTERNAL_H
+
+#include "livepatch/loader.h"
+
+#define LPL_PAGE 4096ull
+
+/* Record a refusal (first one wins); returns -1. */
+int lpl_fail(struct lpl_verdict *v, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Where the next payload's segments start: after the image and the loaded payloads. */
+uint64_t lpl_next_address(const struct lpi_image *img, struct lpl_payload *const *loaded,
+                          size_t nr_loaded, uint64_t file_len);
+
+/*
+ * Lay the payload's loaded sections out from `base`: read-only and executable ones
+ * in one segment (after `reserve` bytes kept for a program header table), writable
+ * ones in the next page-aligned segment.
+ */
+int lpl_place_at(struct lpl_payload *p, uint64_t base, uint64_t reserve,
+                 struct lpl_verdict *v);
+
+/* lpl_place_at after the image and the loaded payloads (as an apply would). */
+int lpl_place(struct lpl_payload *p, const struct lpi_image *img,
+              struct lpl_payload *const *loaded, size_t nr_loaded, struct lpl_verdict *v);
+
+int lpl_symbol_address(const struct lpl_payload *p, const struct lpe_symbol *y,
+                       const struct lpi_image *img, struct lpl_payload *const *loaded,
+                       size_t nr_loaded, uint64_t *addr, struct lpl_verdict *v);
+
+#endif
