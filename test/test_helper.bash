@@ -86,3 +86,30 @@ link_payload() {
             "$out.tmp.o" "$out" || return 1
     rm -f "$out.tmp.o" "$out.xen_depends" "$out.depends" "$out.modinfo"
 }
+
+# sample_base DIR: build the sample tree into DIR (once per suite, in setup_file).
+sample_base() {
+    cp -a "$LP_ROOT/samples/hv" "$1"
+    cp "$1/config" "$1/xen/.config"
+    make -s -C "$1/xen" -j2 XEN_BUILD_DATE=fixed XEN_BUILD_TIME=00:00:00 >/dev/null
+}
+
+# sample_payload BASE OUT NAME DEPENDS_HEX PATCH...: apply the patches to a copy of the
+# built BASE, rebuild, diff every changed object and link the payload (what
+# livepatch-build does, spelled out so loader tests do not depend on the driver).
+sample_payload() {
+    local base=$1 out=$2 name=$3 dep=$4 work o objs=()
+    shift 4
+    work=$(mktemp -d "$BATS_FILE_TMPDIR/sp.XXXXXX")
+    cp -a "$base" "$work/tree"
+    for p in "$@"; do (cd "$work/tree" && patch -s -p1 < "$p") || return 1; done
+    make -s -C "$work/tree/xen" XEN_BUILD_DATE=fixed XEN_BUILD_TIME=00:00:00 >/dev/null || return 1
+    for o in $(cd "$base/xen" && find . -name '*.o' ! -name built_in.o ! -name prelink.o | sort); do
+        cmp -s "$base/xen/$o" "$work/tree/xen/$o" && continue
+        [ "$o" = ./common/version.o ] && continue
+        create-diff-object "$base/xen/$o" "$work/tree/xen/$o" "$base/xen/xen-syms" \
+            "$work/$(basename "$o")" 2>/dev/null
+        [ -f "$work/$(basename "$o")" ] && objs+=("$work/$(basename "$o")")
+    done
+    link_payload "$out" "$base/xen/xen-syms" "$dep" "$name" "${objs[@]}"
+}
