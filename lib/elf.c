@@ -172,6 +172,11 @@ static const char *strtab_at(struct reader *r, size_t shndx, size_t off, const c
         bad(r, "%s: section %llu is not a string table%.0llu", what, shndx, 0);
         return NULL;
     }
+    if (sh.sh_offset > r->len || sh.sh_size > r->len - sh.sh_offset) {
+        bad(r, "%s: string table (section %llu) runs past the end of the file (size %llu)",
+            what, shndx, r->len);
+        return NULL;
+    }
     if (off >= sh.sh_size) {
         bad(r, "%s: name offset %llu past the end of its string table (size %llu)", what, off,
             sh.sh_size);

@@ -289,6 +289,16 @@ TEST(bad_section_contents_past_eof)
     free(b);
 }
 
+/* Found by fuzz/fuzz_payload: the section-name table itself pointing past the file. */
+TEST(bad_string_table_past_eof)
+{
+    unsigned char *b = copy_good();
+    Elf64_Shdr *st = shdr(b, ((Elf64_Ehdr *)b)->e_shstrndx);
+    st->sh_offset = good_len - 2;
+    expect_error(b, good_len, "string table");
+    free(b);
+}
+
 TEST(every_truncation_fails_cleanly)
 {
     size_t len;
@@ -330,6 +340,7 @@ int main(void)
     RUN(bad_rela_without_symtab);
     RUN(bad_rela_symbol_index);
     RUN(bad_section_contents_past_eof);
+    RUN(bad_string_table_past_eof);
     RUN(every_truncation_fails_cleanly);
     free(good);
     unlink(objpath);
