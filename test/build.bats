@@ -1,0 +1,326 @@
+#!/usr/bin/env bats
+# livepatch-build, the driver: options and exit codes as upstream, the user's tree
+# left alone, which objects get diffed, dependency ids, and what goes into the
+# payload.  Runs over the miniature Xen-shaped tree in test/data/build (the sample
+# hypervisor's own patches are exercised in build-samples.bats).
+
+load test_helper
+
+D="$LP_ROOT/test/data/build"
+
+setup() {
+    T="$BATS_TEST_TMPDIR"
+    cd "$T" || return 1
+    # One cache for the whole file: tests share the unpatched build, as users do.
+    export LIVEPATCH_BUILD_CACHE="$BATS_FILE_TMPDIR/cache"
+    cp -a "$D/tree" "$T/src"
+    P="$D/patches"
+}
+
+need_tools() {
+    command -v create-diff-object >/dev/null || skip "create-diff-object not built yet"
+    command -v livepatch-tool >/dev/null || skip "livepatch-tool not built yet"
+}
+
+lpb() { livepatch-build -s "$T/src" -c "$T/src/config" "$@"; }
+
+# tree_sum DIR: one checksum over every file's path and content.
+tree_sum() { (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum); }
+
+# note_id FILE SECTION: the hex id inside an ELF note section.
+note_id() {
+    objcopy -O binary --only-section="$2" "$1" "$T/note.bin"
+    od -An -v -tx1 -j16 "$T/note.bin" | tr -d ' \n'
+}
+
+@test "--help prints upstream's options to stdout and exits 0" {
+    run livepatch-build --help
+    assert_success
+    for o in --srcdir --patch --config --output --cpus --skip --debug --xen-debug \
+        --xen-syms --depends --xen-depends --prelink --strip; do
+        assert_output --partial -- "$o"
+    done
+}
+
+@test "--version names the tool and its version" {
+    run livepatch-build --version
+    assert_success
+    assert_output --regexp '^livepatch-build [0-9]+\.[0-9]+'
+}
+
+@test "a missing option fails with status 1 as upstream does" {
+    run livepatch-build -s "$T/src" -c "$T/src/config" -o out
+    assert_failure 1
+    assert_output --partial "Patchfile not given"
+    run livepatch-build -s "$T/src" -p "$P/fix-domctl-bounds.patch" -c "$T/src/config"
+    assert_failure 1
+    assert_output --partial "Output directory not given"
+}
+
+@test "a config without CONFIG_LIVEPATCH=y is refused" {
+    grep -v LIVEPATCH "$T/src/config" >"$T/noconfig"
+    run livepatch-build -s "$T/src" -p "$P/fix-domctl-bounds.patch" -c "$T/noconfig" -o out
+    assert_failure 1
+    assert_output --partial "CONFIG_LIVEPATCH must be enabled"
+}
+
+@test "an output directory that already holds files is refused" {
+    mkdir out && touch out/keep
+    run lpb -p "$P/fix-domctl-bounds.patch" -o out
+    assert_failure 1
+    assert_output --partial "Output directory exists"
+    [ -f out/keep ]
+}
+
+@test "a one-function fix gives a payload named after the patch, stamped with the image's id" {
+    need_tools
+    run lpb -p "$P/fix-domctl-bounds.patch" -o out
+    assert_success
+    pl=out/fix-domctl-bounds.livepatch
+    [ -f "$pl" ]
+    image=$(grep -o '/[^ ]*/xen/xen-syms' <<<"$output" | head -n1)
+    want=$(readelf -n "$image" | awk '/Build ID/{print $3}')
+    [ "$(note_id "$pl" .livepatch.depends)" = "$want" ]
+    [ "$(note_id "$pl" .livepatch.xen_depends)" = "$want" ]
+    # Its own id is the linker's, different from the one it depends on.
+    own=$(lp-buildid "$pl")
+    [ -n "$own" ] && [ "$own" != "$want" ]
+    run livepatch-tool check "$pl" --image "$image"
+    assert_success
+}
+
+@test "the payload's funcs table is read-only and hook helper symbols are gone" {
+    need_tools
+    lpb -p "$P/fix-domctl-bounds.patch" -o out
+    pl=out/fix-domctl-bounds.livepatch
+    run readelf -SW "$pl"
+    assert_line --regexp '\.livepatch\.funcs +PROGBITS .* A +[0-9]'
+    refute_line --regexp '\.livepatch\.funcs +PROGBITS .* WA '
+    run readelf -sW "$pl"
+    refute_output --regexp 'livepatch_[a-z]+_data_'
+}
+
+@test ".modinfo names the payload, each patch's sha256, the ids, tool, compiler and user metadata" {
+    need_tools
+    lpb -p "$P/fix-domctl-bounds.patch" -o out --metadata ticket=XSA-999 --metadata owner=ops
+    run readelf -p .modinfo out/fix-domctl-bounds.livepatch
+    assert_success
+    sum=$(sha256sum <"$P/fix-domctl-bounds.patch" | cut -d' ' -f1)
+    assert_output --partial "name=fix-domctl-bounds"
+    assert_output --partial "patch=fix-domctl-bounds.patch sha256:$sum"
+    assert_output --regexp "base_build_id=[0-9a-f]{40}"
+    assert_output --regexp "depends=[0-9a-f]{40}"
+    assert_output --partial "tool=livepatch-build "
+    assert_output --partial "compiler=gcc"
+    assert_output --partial "ticket=XSA-999"
+    assert_output --partial "owner=ops"
+}
+
+@test "the payload name follows upstream: extension dropped, other characters to '-', 127 at most" {
+    need_tools
+    cp "$P/fix-domctl-bounds.patch" "$T/my fix+v2.patch"
+    run lpb -p "$T/my fix+v2.patch" -o out1
+    assert_success
+    [ -f out1/my-fix-v2.livepatch ]
+    long=$(printf 'x%.0s' {1..140})
+    cp "$P/fix-domctl-bounds.patch" "$T/$long.diff"
+    run lpb -p "$T/$long.diff" -o out2
+    assert_success
+    [ -f "out2/${long:0:127}.livepatch" ]
+}
+
+@test "the user's tree is byte-identical after a successful build" {
+    need_tools
+    before=$(tree_sum "$T/src")
+    run lpb -p "$P/fix-domctl-bounds.patch" -o out
+    assert_success
+    [ "$(tree_sum "$T/src")" = "$before" ]
+}
+
+@test "the user's tree is unchanged and no temporary files remain after a failed build" {
+    before=$(tree_sum "$T/src")
+    run lpb -p "$P/does-not-apply.patch" -o out
+    assert_failure 1
+    [ "$(tree_sum "$T/src")" = "$before" ]
+    [ -z "$(find out "$LIVEPATCH_BUILD_CACHE" -name '.lp-tmp*' -o -name '*.tmp.*')" ]
+    [ -z "$(find out -name '*.livepatch')" ]
+}
+
+@test "the user's tree is unchanged and no temporary files or compilers remain after SIGINT" {
+    # A compiler that takes its time, so the signal lands in the middle of the build.
+    cat >"$T/slowcc" <<EOF
+#!/bin/bash
+case " \$* " in *" -c "*) echo \$\$ >>"$T/compilers"; sleep 60 ;; esac
+exec gcc "\$@"
+EOF
+    chmod +x "$T/slowcc"
+    before=$(tree_sum "$T/src")
+    # Background jobs of a script ignore SIGINT unless told otherwise.
+    CC="$T/slowcc" env --default-signal=INT livepatch-build -s "$T/src" -c "$T/src/config" \
+        -p "$P/fix-domctl-bounds.patch" -o out --cache-dir "$T/cache" 3>&- 2>"$T/err" &
+    pid=$!
+    for _ in $(seq 100); do [ -s "$T/compilers" ] && break; sleep 0.1; done
+    [ -s "$T/compilers" ]
+    kill -INT "$pid"
+    status=0
+    wait "$pid" || status=$?
+    [ "$status" -eq 130 ]
+    [ "$(tree_sum "$T/src")" = "$before" ]
+    [ -z "$(find out "$T/cache" -name '.lp-tmp*' -o -name '.*.tmp.*')" ]
+    # Every compiler is gone (at most a zombie waiting to be reaped).
+    alive=$(ps -o stat= -p "$(paste -sd, "$T/compilers")" | grep -vc Z || true)
+    [ "$alive" -eq 0 ]
+    grep -q "interrupted" "$T/err"
+}
+
+@test "a patch that does not apply fails naming the file and the hunk" {
+    run lpb -p "$P/does-not-apply.patch" -o out
+    assert_failure 1
+    assert_output --partial "does-not-apply.patch does not apply"
+    assert_output --partial "xen/common/domctl.c: Hunk #1 FAILED"
+}
+
+@test "a comment-only patch fails with a clear no-functional-change message" {
+    command -v create-diff-object >/dev/null || skip "create-diff-object not built yet"
+    run lpb -p "$P/comment-only.patch" -o out
+    assert_failure 1
+    assert_output --partial "no functional change in comment-only.patch"
+    [ ! -e out/comment-only.livepatch ]
+}
+
+@test "a change to existing data is refused naming the object and the symbol" {
+    command -v create-diff-object >/dev/null || skip "create-diff-object not built yet"
+    run lpb -p "$P/data-change.patch" -o out
+    assert_failure 1
+    assert_output --partial "xen/common/domctl.o"
+    assert_output --partial "domctl_table"
+    [ ! -e out/data-change.livepatch ]
+}
+
+@test "code below a hunk keeps its line numbers, so a line shift patches nothing extra" {
+    need_tools
+    run lpb -p "$P/line-shift.patch" -o out --json out.json
+    assert_success
+    grep -q '"functions": \["sched_prio"\]' out.json
+    # The function below the hunk compiled to the same bytes in both builds.
+    w=out/work-line-shift
+    objcopy -O binary --only-section=.text.sched_line "$w/original/xen/common/sched.o" a.bin
+    objcopy -O binary --only-section=.text.sched_line "$w/patched/xen/common/sched.o" b.bin
+    cmp a.bin b.bin
+}
+
+@test "--no-fix-lines leaves line numbers alone, so the shifted function is patched too" {
+    need_tools
+    run lpb -p "$P/line-shift.patch" -o out --json out.json --no-fix-lines
+    assert_success
+    grep -q '"sched_line"' out.json
+}
+
+@test "the same inputs twice give byte-identical payloads, cached or not" {
+    need_tools
+    lpb -p "$P/fix-domctl-bounds.patch" -o out1
+    lpb -p "$P/fix-domctl-bounds.patch" -o out2 --no-cache
+    cmp out1/fix-domctl-bounds.livepatch out2/fix-domctl-bounds.livepatch
+}
+
+@test "a second patch against the same tree reuses the cached unpatched build" {
+    need_tools
+    lpb -p "$P/fix-domctl-bounds.patch" -o out1 --cache-dir "$T/c"
+    run lpb -p "$P/line-shift.patch" -o out2 --cache-dir "$T/c"
+    assert_success
+    assert_output --partial "unpatched build reused from cache"
+    [ ! -e out2/build_original.log ]
+}
+
+@test "--stack builds a series in which each payload depends on the one before" {
+    need_tools
+    run lpb -o out --stack "$P/fix-domctl-bounds.patch" "$P/stack-on-fix.patch"
+    assert_success
+    image=$(grep -o '/[^ ]*/xen/xen-syms' <<<"$output" | head -n1)
+    img_id=$(lp-buildid "$image")
+    first=out/fix-domctl-bounds.livepatch second=out/stack-on-fix.livepatch
+    [ "$(note_id "$first" .livepatch.depends)" = "$img_id" ]
+    [ "$(note_id "$second" .livepatch.depends)" = "$(lp-buildid "$first")" ]
+    [ "$(note_id "$second" .livepatch.xen_depends)" = "$img_id" ]
+}
+
+@test "--depends takes a hex id or the predecessor payload to read it from" {
+    need_tools
+    lpb -p "$P/fix-domctl-bounds.patch" -o out1
+    id=$(lp-buildid out1/fix-domctl-bounds.livepatch)
+    lpb -p "$P/line-shift.patch" -o out2 --depends out1/fix-domctl-bounds.livepatch
+    [ "$(note_id out2/line-shift.livepatch .livepatch.depends)" = "$id" ]
+    lpb -p "$P/line-shift.patch" -o out3 --depends 00112233445566778899aabbccddeeff
+    [ "$(note_id out3/line-shift.livepatch .livepatch.depends)" = 00112233445566778899aabbccddeeff ]
+}
+
+@test "-p given twice combines the patches into one cumulative payload" {
+    need_tools
+    run lpb -p "$P/fix-domctl-bounds.patch" -p "$P/line-shift.patch" -o out --json out.json
+    assert_success
+    [ -f out/fix-domctl-bounds.livepatch ]
+    grep -q '"do_domctl"' out.json
+    grep -q '"sched_prio"' out.json
+    run readelf -p .modinfo out/fix-domctl-bounds.livepatch
+    assert_output --partial "patch=fix-domctl-bounds.patch"
+    assert_output --partial "patch=line-shift.patch"
+}
+
+@test "an object that exists only in the patched build is carried whole" {
+    need_tools
+    run lpb -p "$P/new-object.patch" -o out --json out.json
+    assert_success
+    assert_output --partial "new object, carried whole: xen/common/extra.o"
+    grep -q '"objects_new": \["xen/common/extra.o"\]' out.json
+    run nm out/new-object.livepatch
+    assert_output --partial extra_bump
+}
+
+@test "--json summarises the payload, its ids, functions, objects and stage timings" {
+    need_tools
+    lpb -p "$P/fix-domctl-bounds.patch" -o out --json out.json
+    id=$(lp-buildid out/fix-domctl-bounds.livepatch)
+    grep -q "\"build_id\": \"$id\"" out.json
+    grep -q '"functions_patched": 1' out.json
+    grep -q '"objects_changed": \["xen/common/domctl.o"\]' out.json
+    grep -q '"timings_ms": {"build_original": ' out.json
+}
+
+@test "a compiler wrapper given in CC is honoured for every compile" {
+    need_tools
+    printf '#!/bin/bash\necho "$*" >>"%s/wrapped"\nexec "$@"\n' "$T" >"$T/wrap"
+    chmod +x "$T/wrap"
+    CC="$T/wrap gcc" run lpb -p "$P/fix-domctl-bounds.patch" -o out --cache-dir "$T/c"
+    assert_success
+    grep -q -- '-ffunction-sections -fdata-sections' "$T/wrapped"
+    grep -q 'common/domctl.c' "$T/wrapped"
+}
+
+@test "-k diff builds only, then -k build diffs what was built" {
+    need_tools
+    run lpb -p "$P/fix-domctl-bounds.patch" -o out -k diff
+    assert_success
+    [ ! -e out/fix-domctl-bounds.livepatch ]
+    run lpb -p "$P/fix-domctl-bounds.patch" -o out -k build
+    assert_success
+    [ -f out/fix-domctl-bounds.livepatch ]
+}
+
+@test "a payload the loader would refuse is an error quoting the loader's reason" {
+    need_tools
+    run lpb -p "$P/fix-domctl-bounds.patch" -o out --xen-depends 00112233445566778899aabbccddeeff00112233
+    assert_failure 1
+    assert_output --partial "the loader would refuse fix-domctl-bounds.livepatch: livepatch-tool:"
+    assert_output --partial "xen_depends"
+    [ ! -e out/fix-domctl-bounds.livepatch ]
+}
+
+@test "--xen-depends reads the id from an image file such as xen.gz" {
+    need_tools
+    run lpb -p "$P/fix-domctl-bounds.patch" -o out1
+    assert_success
+    image=$(grep -o '/[^ ]*/xen/xen-syms' <<<"$output" | head -n1)
+    gzip -n -c "$image" >xen.gz
+    lpb -p "$P/fix-domctl-bounds.patch" -o out2 --xen-depends xen.gz
+    cmp out1/fix-domctl-bounds.livepatch out2/fix-domctl-bounds.livepatch
+}
