@@ -309,3 +309,40 @@ load test_helper
     run bash -c "readelf -sW out.o | grep -E '__func__\\.[0-9]+(\\.lp_[0-9a-f]{8})?\$'"
     assert_success
 }
+
+@test "pooled constants are compared by value, so a moved constant drags nothing in" {
+    diff_case constants
+    run create-diff-object orig.o patched.o image out.o
+    assert_success
+    run payload-funcs out.o
+    assert_line --regexp '^scale_b '
+    refute_line --regexp '^scale_a '
+}
+
+@test "LIVEPATCH_IGNORE_SECTION leaves the functions of that section out" {
+    diff_case ignore-section
+    run create-diff-object orig.o patched.o image out.o
+    assert_success
+    assert_output --partial "1 function patched"
+    run payload-funcs out.o
+    assert_line --regexp '^hot_path '
+    refute_line --regexp '^rare_path '
+}
+
+@test "a changed function starting with ENDBR64 needs 9 bytes in the image" {
+    mkdir -p src
+    printf 'int __attribute__((noinline)) small_fn(int x) { return x + 1; }\nint (*fp)(int) = small_fn;\n' > src/o.c
+    printf 'int __attribute__((noinline)) small_fn(int x) { return x + 1000; }\nint (*fp)(int) = small_fn;\n' > src/p.c
+    mkdir -p common
+    cp src/o.c common/ibt.c
+    cc_hv orig.o common/ibt.c common/ibt.c -fcf-protection=branch
+    cp src/p.c common/ibt.c
+    cc_hv patched.o common/ibt.c common/ibt.c -fcf-protection=branch
+    cc_hv main.o "$LP_ROOT/test/data/diff/main.c" main.c
+    link_image image orig.o main.o
+    size=$(readelf -sW image | awk '$8 == "small_fn" {print $3}')
+    [ "$size" -ge 5 ] && [ "$size" -lt 9 ]
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial "after its ENDBR64"
+}

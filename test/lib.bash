@@ -3,7 +3,7 @@
 # livepatch-build does.  Needs LP_ROOT; tools are found on PATH.
 
 # Compiler flags the hypervisor uses for its objects (see shared/xen-build-facts.md).
-LP_TEST_CFLAGS="-O2 -g -ffunction-sections -fdata-sections -fpic -fno-asynchronous-unwind-tables -fno-stack-protector"
+LP_TEST_CFLAGS="-O2 -g -ffunction-sections -fdata-sections -fpic -fno-asynchronous-unwind-tables -fno-stack-protector -fcf-protection=none"
 
 # cc_obj OUT.o SRC.c [extra flags]: compile like the hypervisor does.
 cc_obj() {

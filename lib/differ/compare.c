@@ -83,6 +83,10 @@ static uint64_t rela_key(struct diff *d, uint64_t h, const struct lpe_rela *r)
 
         if (is_strings(s->sec))
             return string_key(h, s->sec, t);
+        /* .rodata.cst16 and friends: mergeable constants, compared by the one they hold. */
+        if ((s->sec->sh.sh_flags & SHF_MERGE) && s->sec->sh.sh_entsize && s->sec->data &&
+            t >= 0 && (uint64_t)t + s->sec->sh.sh_entsize <= s->sec->size)
+            return mix(mix_str(h, "constant"), s->sec->data + t, s->sec->sh.sh_entsize);
         c = t >= 0 ? lpe_symbol_at(s->sec, (uint64_t)t) : NULL;
         if (c && (c->type == STT_FUNC || c->type == STT_OBJECT))
             return mix_u64(symbol_key(d, h, c),
@@ -288,12 +292,34 @@ static void report_static_use(struct diff *d, const struct dsym *p)
     }
 }
 
+/* Sections a payload never carries: say so when the patch changed them. */
+static void note_left_out(struct diff *d)
+{
+    size_t i;
+
+    for (i = 1; i < d->patched->nr_sections; i++) {
+        const struct lpe_section *s = d->patched->sections[i];
+        const struct lpe_section *o;
+        bool init = diff_is_init_section(s->name);
+
+        if (!init && strcmp(s->name, ".discard") != 0 && strncmp(s->name, ".discard.", 9) != 0)
+            continue;
+        o = lpe_find_section(d->orig, s->name);
+        if (o && o->size == s->size && (!s->data || !memcmp(o->data, s->data, s->size)))
+            continue;
+        diff_log(d, "section %s changed and is left out: %s", s->name,
+                 init ? "init code and data have run and been freed when a payload loads"
+                      : "discarded sections are never loaded");
+    }
+}
+
 int diff_compare(struct diff *d)
 {
     size_t i;
     char why[512];
 
     mark_ignored(d);
+    note_left_out(d);
     for (i = 1; i < d->patched->nr_symbols; i++) {
         struct dsym *p = DS(d->patched->symbols[i]);
         const struct lpe_symbol *s = p->sym;
