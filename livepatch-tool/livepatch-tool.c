@@ -181,10 +181,12 @@ static int cmd_info(const char *file, bool json)
         for (i = 0; i < p->nr_funcs; i++) {
             printf("%s\n    {\"name\": ", i ? "," : "");
             json_str(p->funcs[i].name);
-            printf(", \"old_size\": %u, \"new_size\": %u, \"nop\": %s, \"expect\": %u}",
+            printf(", \"old_size\": %u, \"new_size\": %u, \"nop\": %s, \"expect\": \"",
                    p->funcs[i].old_size, p->funcs[i].new_size,
-                   p->funcs[i].new_sec ? "false" : "true",
-                   p->funcs[i].expect.enabled ? p->funcs[i].expect.len : 0);
+                   p->funcs[i].new_sec ? "false" : "true");
+            if (p->funcs[i].expect.enabled)
+                print_id(stdout, p->funcs[i].expect.data, p->funcs[i].expect.len);
+            printf("\"}");
         }
         printf("%s],\n  \"hooks\": [", p->nr_funcs ? "\n  " : "");
         for (i = 0; i < 8; i++)

@@ -149,6 +149,8 @@ refused() {
     payload-mutate fix01.livepatch func 0 expect_len 1
     payload-mutate fix01.livepatch func 0 expect_byte:0 0x$first
     livepatch-tool apply --image "$IMG" -o ok fix01.livepatch
+    run livepatch-tool info --json fix01.livepatch
+    assert_output --partial "\"expect\": \"$first\""
     payload-mutate fix01.livepatch func 0 expect_byte:0 $((0x$first ^ 0xff))
     run livepatch-tool apply --image "$IMG" -o bad fix01.livepatch
     refused EINVAL "are not the expected ones"
@@ -348,4 +350,17 @@ refused() {
     run livepatch-tool check --image nonexistent fix01.livepatch
     assert_equal "$status" 1
     assert_output --partial "nonexistent"
+}
+
+@test "refused: NOP mode that would cut a function's ENDBR64" {
+    # vcpu_weight is called through a pointer, so it starts with ENDBR64 (CONFIG_XEN_IBT).
+    addr=$(nm "$IMG" | awk '$3 == "vcpu_weight" {print $1}')
+    run objdump -d --start-address=0x$addr --stop-address=$((0x$addr + 4)) "$IMG"
+    assert_output --partial "endbr64"
+    payload-mutate fix01.livepatch reltype .livepatch.funcs 1 0
+    payload-mutate fix01.livepatch rename-symbol do_domctl unused_fn
+    payload-mutate fix01.livepatch func 0 old_addr 0x$addr
+    payload-mutate fix01.livepatch func 0 new_size 2
+    run livepatch-tool check --image "$IMG" fix01.livepatch
+    refused EINVAL "would cut its ENDBR64"
 }
