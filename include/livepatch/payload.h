@@ -22,6 +22,13 @@
 /* ENDBR64 (f3 0f 1e fa) or its poisoned form (66 0f 1f 01): the jump goes this far in. */
 #define LIVEPATCH_ENDBR_SIZE 4
 
+/* Does code start with ENDBR64 (f3 0f 1e fa) or its poisoned form (66 0f 1f 01)? */
+static inline int livepatch_is_endbr(const unsigned char *code)
+{
+    return (code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e && code[3] == 0xfa) ||
+           (code[0] == 0x66 && code[1] == 0x0f && code[2] == 0x1f && code[3] == 0x01);
+}
+
 /* Payload files above this size are refused by the loader. */
 #define LIVEPATCH_MAX_PAYLOAD_SIZE (2u * 1024u * 1024u)
 

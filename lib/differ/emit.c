@@ -12,13 +12,6 @@
 #include "livepatch/payload.h"
 #include "differ_internal.h"
 
-static bool starts_with_endbr(const unsigned char *b)
-{
-    static const unsigned char endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
-    static const unsigned char poisoned[4] = { 0x66, 0x0f, 0x1f, 0x01 };
-    return !memcmp(b, endbr64, 4) || !memcmp(b, poisoned, 4);
-}
-
 static void put32(unsigned char *p, uint32_t v)
 {
     memcpy(p, &v, 4);
@@ -109,7 +102,7 @@ int diff_emit(struct diff *d, const char *out)
             continue;
         }
         lpi_read(d->image, is->addr, head, is->size >= 4 ? 4 : 0, NULL);
-        min = LIVEPATCH_JMP_SIZE + (is->size >= 4 && starts_with_endbr(head) ? LIVEPATCH_ENDBR_SIZE : 0);
+        min = LIVEPATCH_JMP_SIZE + (is->size >= 4 && livepatch_is_endbr(head) ? LIVEPATCH_ENDBR_SIZE : 0);
         if (is->size < min) {
             d->refused = true;
             diff_note(d, LPD_REFUSED, p->sym->name,

@@ -58,32 +58,36 @@ struct sbuf {
     size_t len;
 };
 
-static int sbuf_printf(void *stream, const char *fmt, ...)
+static int sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap)
 {
-    struct sbuf *b = stream;
-    va_list ap;
-    int n;
+    int n = vsnprintf(b->text + b->len, sizeof(b->text) - b->len, fmt, ap);
 
-    va_start(ap, fmt);
-    n = vsnprintf(b->text + b->len, sizeof(b->text) - b->len, fmt, ap);
-    va_end(ap);
     if (n > 0)
         b->len = b->len + (size_t)n < sizeof(b->text) ? b->len + (size_t)n : sizeof(b->text) - 1;
     return n;
 }
 
+static int sbuf_printf(void *stream, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = sbuf_vprintf(stream, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+/* libopcodes' styled output (binutils 2.39+): the style is of no use in a log line. */
 static int sbuf_styled(void *stream, enum disassembler_style style, const char *fmt, ...)
 {
-    struct sbuf *b = stream;
     va_list ap;
     int n;
 
     (void)style;
     va_start(ap, fmt);
-    n = vsnprintf(b->text + b->len, sizeof(b->text) - b->len, fmt, ap);
+    n = sbuf_vprintf(stream, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        b->len = b->len + (size_t)n < sizeof(b->text) ? b->len + (size_t)n : sizeof(b->text) - 1;
     return n;
 }
 

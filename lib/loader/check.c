@@ -370,13 +370,6 @@ static const struct lpe_rela *rela_at(const struct lpe_section *s, uint64_t off)
     return n ? r : NULL;
 }
 
-static bool starts_with_endbr(const unsigned char *b)
-{
-    static const unsigned char endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
-    static const unsigned char poisoned[4] = { 0x66, 0x0f, 0x1f, 0x01 };
-    return !memcmp(b, endbr64, 4) || !memcmp(b, poisoned, 4);
-}
-
 static int check_funcs(struct lpl_payload *p, const struct lpi_image *img, bool structural,
                        struct lpl_verdict *v)
 {
@@ -448,7 +441,7 @@ static int check_funcs(struct lpl_payload *p, const struct lpi_image *img, bool 
             f->old_addr = is->addr;
         }
         if (!structural && lpi_read(img, f->old_addr, head, 4, NULL) == 0)
-            f->endbr = starts_with_endbr(head);
+            f->endbr = livepatch_is_endbr(head);
         min = LIVEPATCH_JMP_SIZE + (f->endbr ? LIVEPATCH_ENDBR_SIZE : 0);
         if (f->new_sec && f->old_size < min)
             return lpl_fail(v, EINVAL, "%s: function %s: %u bytes cannot take the %llu-byte "
