@@ -549,24 +549,24 @@ static int check_special(struct lpl_payload *p, struct lpl_verdict *v)
     return 0;
 }
 
+/* Metadata strings; an unterminated last string is reported by check_modinfo(), late,
+ * where the hypervisor checks it, but the name is wanted for every message before. */
 static int read_modinfo(struct lpl_payload *p, const char *fallback, struct lpl_verdict *v)
 {
     const struct lpe_section *s = lpe_find_section(p->elf, LIVEPATCH_SEC_MODINFO);
     size_t off = 0;
 
-    if (s && s->size) {
-        if (!s->data || s->data[s->size - 1] != '\0')
-            return lpl_fail(v, EINVAL, "%s: %s: not NUL-terminated", p->name, s->name);
+    if (s && s->size && s->data) {
         p->modinfo = calloc(s->size, sizeof(char *));
         if (!p->modinfo)
             return lpl_fail(v, ENOMEM, "out of memory");
         while (off < s->size) {
             const char *str = (const char *)s->data + off;
-            size_t n = strlen(str);
+            size_t n = strnlen(str, s->size - off);
             if (n) {
-                p->modinfo[p->nr_modinfo++] = strdup(str);
+                p->modinfo[p->nr_modinfo++] = strndup(str, n);
                 if (strncmp(str, "name=", 5) == 0 && !p->name)
-                    p->name = strdup(str + 5);
+                    p->name = strndup(str + 5, n - 5);
             }
             off += n + 1;
         }
@@ -576,6 +576,27 @@ static int read_modinfo(struct lpl_payload *p, const char *fallback, struct lpl_
     return p->name ? 0 : lpl_fail(v, ENOMEM, "out of memory");
 }
 
+static int check_modinfo(struct lpl_payload *p, struct lpl_verdict *v)
+{
+    const struct lpe_section *s = lpe_find_section(p->elf, LIVEPATCH_SEC_MODINFO);
+
+    if (s && s->size && (!s->data || s->data[s->size - 1] != '\0'))
+        return lpl_fail(v, EINVAL, "%s: %s: not NUL-terminated", p->name, s->name);
+    return 0;
+}
+
+static int check_duplicate_id(struct lpl_payload *p, struct lpl_payload *const *loaded,
+                              size_t nr_loaded, struct lpl_verdict *v)
+{
+    size_t i;
+
+    for (i = 0; i < nr_loaded; i++)
+        if (loaded[i]->id_len == p->id_len && !memcmp(loaded[i]->id, p->id, p->id_len))
+            return lpl_fail(v, EEXIST, "%s: build id is the same as loaded payload %s's", p->name,
+                            loaded[i]->name);
+    return 0;
+}
+
 static int check_payload(const void *buf, size_t len, const char *name,
                          const struct lpi_image *img, struct lpl_payload *const *loaded,
                          size_t nr_loaded, bool structural, struct lpl_payload **out,
@@ -583,7 +604,6 @@ static int check_payload(const void *buf, size_t len, const char *name,
 {
     struct lpl_payload *p;
     struct lp_error e = { 0 };
-    size_t i;
 
     memset(v, 0, sizeof(*v));
     if (check_header(buf, len, name, v))
@@ -605,16 +625,11 @@ static int check_payload(const void *buf, size_t len, const char *name,
         read_note(p, LIVEPATCH_SEC_DEPENDS, p->depends, &p->depends_len, v) ||
         read_note(p, LIVEPATCH_SEC_BUILD_ID, p->id, &p->id_len, v))
         goto fail;
-    for (i = 0; i < nr_loaded; i++)
-        if (loaded[i]->id_len == p->id_len && !memcmp(loaded[i]->id, p->id, p->id_len)) {
-            lpl_fail(v, EEXIST, "%s: build id is the same as loaded payload %s's", p->name,
-                     loaded[i]->name);
-            goto fail;
-        }
     if (lpl_place(p, img, loaded, nr_loaded, v) || check_funcs(p, img, structural, v) ||
         collect_new_symbols(p, img, loaded, nr_loaded, structural, v) ||
         check_relocations(p, img, loaded, nr_loaded, structural, v) ||
-        check_distances(p, structural, v) || check_hooks(p, v) || check_special(p, v))
+        check_distances(p, structural, v) || check_hooks(p, v) || check_special(p, v) ||
+        check_modinfo(p, v) || check_duplicate_id(p, loaded, nr_loaded, v))
         goto fail;
     *out = p;
     return 0;
