@@ -155,7 +155,8 @@ enum lpd_status lpd_diff(const char *orig, const char *patched, const char *imag
         goto refused;
     if (!d.nr_changed) {
         /* New globals or hooks alone still make a payload object (another object may use them). */
-        bool anything = d.has_hooks || lpe_find_section(d.patched, ".livepatch.hooks.load");
+        bool anything = false;
+        size_t named = 0;
         for (i = 1; !anything && i < d.patched->nr_symbols; i++) {
             const struct dsym *ds = DS(d.patched->symbols[i]);
             const struct lpe_symbol *s = ds->sym;
@@ -175,7 +176,7 @@ enum lpd_status lpd_diff(const char *orig, const char *patched, const char *imag
             for (i = 0; i < res->nr_items && d.nr_init_changed; i++)
                 if (res->items[i].kind == LPD_IGNORED) {
                     size_t l = strlen(msg);
-                    snprintf(msg + l, sizeof(msg) - l, "%s%s", i ? ", " : " (",
+                    snprintf(msg + l, sizeof(msg) - l, "%s%s", named++ ? ", " : " (",
                              res->items[i].name);
                 }
             if (d.nr_init_changed)

@@ -40,9 +40,7 @@ struct dsym {
 
 struct dsec {
     struct lpe_section *sec;
-    bool whole;                   /* copied whole into the output (strings, hooks...) */
-    struct lpe_section *out;
-    uint64_t content_fp;
+    struct lpe_section *out;      /* its copy, when carried whole (strings, hooks, fixups) */
 };
 
 struct diff {
@@ -59,8 +57,6 @@ struct diff {
     size_t dwarf_sizes[3];        /* bug_frame, exception_table_entry, alt_instr */              /* ".lp_xxxxxxxx" appended to renamed new locals */
     size_t nr_changed, nr_init_changed;
     bool refused;
-    bool carried_new_global;      /* a new global function/object is carried */
-    bool has_hooks;
     /* Expectations declared with LIVEPATCH_EXPECT, by patched function. */
     struct expect { struct lpe_symbol *func; uint8_t len; uint8_t data[31]; } *expects;
     size_t nr_expects;

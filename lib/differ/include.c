@@ -142,7 +142,6 @@ struct lpe_section *diff_carry_section(struct diff *d, struct lpe_section *src)
 
     if (dsec->out)
         return dsec->out;
-    dsec->whole = true;
     dsec->out = diff_out_section(d, src, 0, src->size, src->name);
     if (!dsec->out)
         return NULL;
@@ -329,7 +328,6 @@ int diff_include(struct diff *d)
             continue;
         if (!carry_symbol(d, ds))
             return -1;
-        d->carried_new_global = true;
         diff_note(d, s->type == STT_FUNC ? LPD_NEW_FUNC : LPD_NEW_DATA, s->name, "new global %s",
                   s->type == STT_FUNC ? "function" : "object");
     }
@@ -340,7 +338,6 @@ int diff_include(struct diff *d)
             continue;
         if (!diff_carry_section(d, s))
             return -1;
-        d->has_hooks = true;
     }
     /* Report what came along because carried code needed it. */
     for (i = 1; i < d->patched->nr_symbols; i++) {
