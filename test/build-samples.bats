@@ -150,3 +150,14 @@ build_ok() {
     refute_output --partial "made only"
     cmp out1/11-inline-header.livepatch out2/11-inline-header.livepatch
 }
+
+@test "the sample 01 payload, applied to the image, changes what the hypervisor does" {
+    run lpb -p "$S/patches/01-fix-domctl-bounds.patch" -o out
+    assert_success
+    run "$IMAGE"
+    assert_output --partial "domctl(8) unknown = 801"
+    run livepatch-tool apply --image "$IMAGE" -o patched out/01-fix-domctl-bounds.livepatch
+    assert_success
+    run ./patched
+    assert_output --partial "domctl(8) unknown = -22"
+}

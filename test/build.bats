@@ -324,3 +324,26 @@ EOF
     lpb -p "$P/fix-domctl-bounds.patch" -o out2 --xen-depends xen.gz
     cmp out1/fix-domctl-bounds.livepatch out2/fix-domctl-bounds.livepatch
 }
+
+@test "--prelink and --strip give payloads the loader accepts" {
+    need_tools
+    run lpb -p "$P/fix-domctl-bounds.patch" -o out1 --prelink
+    assert_success
+    run lpb -p "$P/fix-domctl-bounds.patch" -o out2 --strip
+    assert_success
+    image=$(grep -o '/[^ ]*/xen/xen-syms' <<<"$output" | head -n1)
+    run livepatch-tool check --image "$image" out1/fix-domctl-bounds.livepatch
+    assert_success
+    run livepatch-tool check --image "$image" out2/fix-domctl-bounds.livepatch
+    assert_success
+}
+
+@test "the driver finds its tools in the source tree's build when they are not on PATH" {
+    for t in create-diff-object livepatch-tool lp-buildid; do
+        [ -x "$LP_ROOT/build/release/bin/$t" ] || skip "build/release/bin/$t not built"
+    done
+    PATH=/usr/bin:/bin run "$LP_ROOT/livepatch-build/livepatch-build" -s "$T/src" -c "$T/src/config" \
+        -p "$P/fix-domctl-bounds.patch" -o out
+    assert_success
+    [ -f out/fix-domctl-bounds.livepatch ]
+}

@@ -346,3 +346,20 @@ load test_helper
     assert_equal "$status" 2
     assert_output --partial "after its ENDBR64"
 }
+
+@test "renumbered clone suffixes do not drag unchanged callers in" {
+    diff_case clones
+    run readelf -sW orig.o
+    assert_output --partial "mix.constprop.0"
+    # What gcc does when another clone appears earlier in the unit: the numbers move.
+    objcopy --redefine-sym mix.constprop.0=mix.constprop.3 \
+            --redefine-sym scale.constprop.0=scale.constprop.2 patched.o
+    run create-diff-object orig.o patched.o image out.o
+    assert_success
+    run payload-funcs out.o
+    assert_line --regexp '^entry_b '
+    refute_line --regexp '^entry_a '
+    [ "${#lines[@]}" -eq 1 ]
+    run readelf -sW out.o
+    assert_line --regexp '.*UND common/clones\.c#mix\.constprop\.0$'
+}

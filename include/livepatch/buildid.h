@@ -15,8 +15,8 @@
 
 #include "livepatch/error.h"
 
-/* Longest id we accept: the note allows any length, real ids are 16 or 20 bytes. */
-#define LP_BUILDID_MAX 64
+/* Longest id we handle: real ids are 16 (PE) or 20 (sha1) bytes, md5/uuid/sha256 fit too. */
+#define LP_BUILDID_MAX 256
 
 enum lp_buildid_source {
     LP_BUILDID_ELF,     /* NT_GNU_BUILD_ID note of an ELF file */
