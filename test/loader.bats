@@ -364,3 +364,18 @@ refused() {
     run livepatch-tool check --image "$IMG" fix01.livepatch
     refused EINVAL "would cut its ENDBR64"
 }
+
+@test "a function starting with ENDBR64 gets its jump 4 bytes in, and the image runs the new code" {
+    sample_payload "$BASE" ibt.livepatch ibt "" "$LP_ROOT/test/data/loader/vcpu-weight.patch"
+    addr=$(nm "$IMG" | awk '$3 == "vcpu_weight" {print $1}')
+    livepatch-tool apply --image "$IMG" -o patched ibt.livepatch
+    run objdump -d --start-address=0x$addr --stop-address=$((0x$addr + 9)) patched
+    assert_output --regexp "$(printf '%x' $((0x$addr))):.*endbr64"
+    assert_output --regexp "$(printf '%x' $((0x$addr + 4))):.*jmp"
+    run ./patched
+    assert_line --regexp '^sched_op = 5, vcpu_op = 515, '
+    # The same function is too small if the image says it has fewer than 9 bytes.
+    payload-mutate ibt.livepatch func 0 old_size 8
+    run livepatch-tool check --image "$IMG" ibt.livepatch
+    refused EINVAL "8 bytes cannot take the 9-byte jump after its ENDBR64"
+}
