@@ -77,7 +77,7 @@ check: deps
 	@LP_BUILD=$(CURDIR)/$(B) ./test/run-tests.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory -j$(JOBS) all
+	@$(MAKE) -s --no-print-directory -j$(JOBS) all
 	@LP_BUILD=$(CURDIR)/$(B) ./scripts/demo.sh
 
 bench: deps
