@@ -49,6 +49,7 @@ struct lpl_payload {
     size_t nr_funcs;
     struct lpl_symbol *syms;
     size_t nr_syms;
+    struct lp_hash *sym_index;  /* name -> struct lpl_symbol, for payloads loaded after */
     unsigned hooks;             /* bit per hook section present (LPL_HOOK_*) */
     char **modinfo;             /* "key=value" strings */
     size_t nr_modinfo;

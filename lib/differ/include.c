@@ -145,13 +145,14 @@ struct lpe_section *diff_carry_section(struct diff *d, struct lpe_section *src)
     dsec->out = diff_out_section(d, src, 0, src->size, src->name);
     if (!dsec->out)
         return NULL;
-    /* Named symbols inside come along at the same offsets. */
-    for (i = 1; i < d->patched->nr_symbols; i++) {
-        struct dsym *ds = DS(d->patched->symbols[i]);
+    /* Named symbols inside come along at the same offsets (the section's offset index:
+     * sorted by value, ties in symbol-table order, so the output stays deterministic). */
+    for (i = 0; i < src->nr_by_offset; i++) {
+        struct dsym *ds = DS(src->by_offset[i]);
         char *name;
 
-        if (ds->sym->sec != src || !ds->sym->name[0] || ds->sym->type == STT_SECTION ||
-            ds->out || strncmp(ds->sym->name, ".L", 2) == 0) /* assembler-local labels */
+        if (!ds->sym->name[0] || ds->out ||
+            strncmp(ds->sym->name, ".L", 2) == 0) /* assembler-local labels */
             continue;
         name = out_name(d, ds);
         if (!name)

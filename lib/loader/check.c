@@ -64,6 +64,7 @@ void lpl_payload_free(struct lpl_payload *p)
     for (i = 0; i < p->nr_modinfo; i++)
         free(p->modinfo[i]);
     free(p->funcs);
+    lp_hash_free(p->sym_index);
     free(p->syms);
     free(p->modinfo);
     free(p->addr);
@@ -210,16 +211,17 @@ static bool is_new_addr(const struct lpl_payload *p, const struct lpe_symbol *y)
     return false;
 }
 
-/* The address of a symbol of an already-loaded payload with this name, or 0. */
+/* The address of a new symbol of an already-loaded payload with this name, or 0. */
 static uint64_t loaded_symbol(struct lpl_payload *const *loaded, size_t n, const char *name)
 {
-    size_t i, j;
+    size_t i;
 
-    for (i = 0; i < n; i++)
-        for (j = 0; j < loaded[i]->nr_syms; j++)
-            if (strcmp(loaded[i]->syms[j].name, name) == 0)
-                return loaded[i]->addr[loaded[i]->syms[j].sec->index] +
-                       loaded[i]->syms[j].value;
+    for (i = 0; i < n; i++) {
+        const struct lpl_symbol *y = loaded[i]->sym_index
+                                         ? lp_hash_find(loaded[i]->sym_index, name) : NULL;
+        if (y)
+            return loaded[i]->addr[y->sec->index] + y->value;
+    }
     return 0;
 }
 
@@ -272,7 +274,10 @@ static int collect_new_symbols(struct lpl_payload *p, const struct lpi_image *im
         p->syms[p->nr_syms].value = y->sym.st_value;
         p->nr_syms++;
     }
-    lp_hash_free(seen);
+    /* The same names, now pointing at their records, serve later payloads' lookups. */
+    for (i = 0; i < p->nr_syms; i++)
+        lp_hash_replace(seen, p->syms[i].name, &p->syms[i]);
+    p->sym_index = seen;
     return 0;
 }
 
