@@ -347,3 +347,26 @@ EOF
     assert_success
     [ -f out/fix-domctl-bounds.livepatch ]
 }
+
+@test "a payload over the loader's 2 MiB limit loses its debug sections, with a warning" {
+    need_tools
+    # A fix that brings a type with 60,000 members: megabytes of debug information.
+    mkdir -p a/xen/common b/xen/common
+    cp src/xen/common/domctl.c a/xen/common/
+    {
+        echo 'struct big {'
+        for ((i = 1; i <= 60000; i++)); do echo "    int member_with_a_long_name_$i;"; done
+        echo '};'
+        echo 'struct big *big_state;'
+        sed 's/    return domctl_table\[idx\] \* 3 + idx;/    return domctl_table[idx] * 3 + idx + (big_state ? big_state->member_with_a_long_name_7 : 0);/' \
+            src/xen/common/domctl.c
+    } > b/xen/common/domctl.c
+    diff -ruN a b > big.patch || true
+    run lpb -p big.patch -o out
+    assert_success
+    assert_output --partial "over the loader's 2 MiB limit: debug sections removed"
+    [ "$(stat -c %s out/big.livepatch)" -le 2097152 ]
+    run readelf -SW out/big.livepatch
+    refute_output --partial ".debug_info"
+    assert_output --partial ".livepatch.funcs"
+}
