@@ -568,10 +568,16 @@ static int read_modinfo(struct lpl_payload *p, const char *fallback, struct lpl_
         while (off < s->size) {
             const char *str = (const char *)s->data + off;
             size_t n = strnlen(str, s->size - off);
+            /* The last string may lack its NUL (check_modinfo refuses that
+             * later): never look past the n bytes that are there. */
             if (n) {
-                p->modinfo[p->nr_modinfo++] = strndup(str, n);
-                if (strncmp(str, "name=", 5) == 0 && !p->name)
-                    p->name = strndup(str + 5, n - 5);
+                char *copy = strndup(str, n);
+                if (!copy)
+                    return lpl_fail(v, ENOMEM, "out of memory");
+                p->modinfo[p->nr_modinfo++] = copy;
+                if (n >= 5 && !memcmp(copy, "name=", 5) && !p->name &&
+                    !(p->name = strdup(copy + 5)))
+                    return lpl_fail(v, ENOMEM, "out of memory");
             }
             off += n + 1;
         }
