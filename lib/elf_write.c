@@ -286,7 +286,7 @@ static int plan_sections(struct lpe_object *obj, struct layout *l, struct lp_err
     for (i = 1; i < obj->nr_sections; i++) {
         struct lpe_section *s = obj->sections[i];
 
-        if (is_bookkeeping(obj, s))
+        if (is_bookkeeping(obj, s) || s->omit)
             continue;
         if (s->sh.sh_type == SHT_GROUP)
             return lp_error_set(err, LP_ERR_UNSUPPORTED,
@@ -319,7 +319,7 @@ static int plan_symbols(struct lpe_object *obj, struct layout *l, struct strtab 
             Elf64_Sym *o = &l->syms[n];
             long name;
 
-            if ((y->bind == STB_LOCAL) != (pass == 0))
+            if ((y->bind == STB_LOCAL) != (pass == 0) || y->omit)
                 continue;
             name = strtab_add_stable(str, y->name, err);
             if (name < 0)

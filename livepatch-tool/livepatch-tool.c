@@ -89,14 +89,7 @@ static int cmd_check(const char *image, char **files, int n)
             rc = EXIT_USAGE;
             break;
         }
-        if (lpl_check(buf, len, files[i], img, loaded, (size_t)i, &loaded[i], &v)) {
-            refused(NULL, &v);
-            rc = EXIT_REFUSED;
-        } else if (!lpl_depends_ok(loaded[i], i ? loaded[i - 1] : NULL, img)) {
-            v.errnum = EINVAL;
-            snprintf(v.err.msg, sizeof(v.err.msg),
-                     "%s: %s: depends on a build id that is not %s", loaded[i]->name,
-                     LIVEPATCH_SEC_DEPENDS, i ? "the previous payload's" : "the image's");
+        if (lpl_check_stacked(buf, len, files[i], img, loaded, (size_t)i, &loaded[i], &v)) {
             refused(NULL, &v);
             rc = EXIT_REFUSED;
         } else {

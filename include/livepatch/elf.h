@@ -50,6 +50,7 @@ struct lpe_section {
 
     struct lpe_section *next_same_name;
     void *priv;                       /* free for the stage using the model */
+    bool omit;                        /* lpe_write leaves it (and its relocations) out */
 };
 
 struct lpe_symbol {
@@ -61,6 +62,7 @@ struct lpe_symbol {
     const char *file;         /* for locals: name of the preceding STT_FILE symbol, else NULL */
     struct lpe_symbol *next_same_name;
     void *priv;
+    bool omit;                /* lpe_write leaves it out (it must not be referenced) */
 };
 
 struct lpe_object {

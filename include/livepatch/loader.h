@@ -96,6 +96,15 @@ void lpl_payload_free(struct lpl_payload *p);
 bool lpl_depends_ok(const struct lpl_payload *p, const struct lpl_payload *top,
                     const struct lpi_image *img);
 
+/*
+ * lpl_check for a payload loaded on top of loaded[0..nr_loaded): every upload check,
+ * then its .livepatch.depends must name the top payload (or, with none, the image),
+ * as the hypervisor demands before applying it.
+ */
+int lpl_check_stacked(const void *buf, size_t len, const char *name,
+                      const struct lpi_image *img, struct lpl_payload *const *loaded,
+                      size_t nr_loaded, struct lpl_payload **out, struct lpl_verdict *v);
+
 /* Name of an errno value as the hypervisor's tools print it ("EINVAL"). */
 const char *lpl_errno_name(int errnum);
 

@@ -194,6 +194,23 @@ bool lpl_depends_ok(const struct lpl_payload *p, const struct lpl_payload *top,
     return p->depends_len == len && memcmp(p->depends, id, len) == 0;
 }
 
+int lpl_check_stacked(const void *buf, size_t len, const char *name,
+                      const struct lpi_image *img, struct lpl_payload *const *loaded,
+                      size_t nr_loaded, struct lpl_payload **out, struct lpl_verdict *v)
+{
+    const struct lpl_payload *top = nr_loaded ? loaded[nr_loaded - 1] : NULL;
+
+    if (lpl_check(buf, len, name, img, loaded, nr_loaded, out, v))
+        return -1;
+    if (lpl_depends_ok(*out, top, img))
+        return 0;
+    lpl_fail(v, EINVAL, "%s: %s: depends on a build id that is not %s", (*out)->name,
+             LIVEPATCH_SEC_DEPENDS, top ? "the previous payload's" : "the image's");
+    lpl_payload_free(*out);
+    *out = NULL;
+    return -1;
+}
+
 /* --- symbols ------------------------------------------------------------------------------ */
 
 static bool loaded_section(const struct lpe_section *s)
