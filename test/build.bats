@@ -27,11 +27,6 @@ lpb() { livepatch-build -s "$T/src" -c "$T/src/config" "$@"; }
 # tree_sum DIR: one checksum over every file's path and content.
 tree_sum() { (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum); }
 
-# note_id FILE SECTION: the hex id inside an ELF note section.
-note_id() {
-    objcopy -O binary --only-section="$2" "$1" "$T/note.bin"
-    od -An -v -tx1 -j16 "$T/note.bin" | tr -d ' \n'
-}
 
 @test "--help prints upstream's options to stdout and exits 0" {
     run livepatch-build --help

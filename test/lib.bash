@@ -102,3 +102,9 @@ sample_payload() {
     done
     link_payload "$out" "$base/xen/xen-syms" "$dep" "$name" "${objs[@]}"
 }
+
+# note_id FILE SECTION: the hex id inside an ELF note section (a GNU build-id note).
+note_id() {
+    objcopy -O binary --only-section="$2" "$1" "$BATS_TEST_TMPDIR/note.bin"
+    od -An -v -tx1 -j16 "$BATS_TEST_TMPDIR/note.bin" | tr -d ' \n'
+}
