@@ -27,8 +27,9 @@ LDLIBS    := -ldw -lelf -lz -lopcodes -lbfd -lxxhash
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 # Folders whose .c files make one program each, named after the folder.
-TOOL_DIRS := create-diff-object livepatch-tool livepatch-build/lp-buildid livepatch-build/lp-build-helper
-SCRIPTS   := livepatch-build/livepatch-build livepatch-build/livepatch-gcc
+TOOL_DIRS := create-diff-object livepatch-tool livepatch-build/lp-buildid livepatch-build/lp-build-helper \
+             livepatch-build/livepatch-gcc
+SCRIPTS   := livepatch-build/livepatch-build
 
 LIB_SRC   := $(sort $(wildcard lib/*.c lib/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)

@@ -3,11 +3,30 @@
 
 load test_helper
 
+# (livepatch-gcc is left out: a compiler wrapper must pass every option through)
 tools() {
     local t
     for t in "$LP_BUILD"/bin/* "$LP_ROOT"/livepatch-build/livepatch-build; do
-        [ -x "$t" ] && echo "$t"
+        [ -x "$t" ] && [ "${t##*/}" != livepatch-gcc ] && echo "$t"
     done
+}
+
+@test "livepatch-gcc passes options through to the real compiler" {
+    LIVEPATCH_REAL_CC="gcc" run livepatch-gcc --version
+    assert_success
+    assert_output --partial "$(gcc --version | head -n1)"
+    mkdir sub
+    printf 'int main(void) { return LP_X; }\n' >t.c
+    LIVEPATCH_REAL_CC="gcc -DLP_X=3" LIVEPATCH_CFLAGS="-ffunction-sections" \
+        LIVEPATCH_TREE="$T" LIVEPATCH_CAPTURE="$T/cap" livepatch-gcc -c t.c -o sub/../t.o
+    [ "$(cat cap)" = "t.o" ]
+    readelf -SW t.o | grep -q '\.text\.main'
+    gcc -o t t.o
+    run ./t
+    assert_equal "$status" 3
+    LIVEPATCH_REAL_CC="false" run livepatch-gcc -c t.c -o t2.o
+    assert_failure
+    [ "$(cat cap)" = "t.o" ]
 }
 
 @test "every tool answers --help with its usage on stdout" {

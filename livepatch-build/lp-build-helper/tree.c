@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -686,6 +687,7 @@ struct tree_args {
     char **prunes;         /* NULL-terminated */
     size_t nprunes;
     const char **salts;
+    bool *salt_is_file;    /* the salt is a file whose contents count */
     size_t nsalts;
 };
 
@@ -695,6 +697,7 @@ static void free_tree_args(struct tree_args *a)
         free(a->prunes[--a->nprunes]);
     free(a->prunes);
     free(a->salts);
+    free(a->salt_is_file);
 }
 
 /* SRC [DST] [--prune REL]... [--salt STRING]...; returns 0, or the exit status. */
@@ -707,7 +710,8 @@ static int parse_tree_args(int argc, char **argv, int want_dst, int salts, struc
     memset(a, 0, sizeof(*a));
     a->prunes = calloc((size_t)argc + 1, sizeof(*a->prunes));
     a->salts = calloc((size_t)argc + 1, sizeof(*a->salts));
-    if (!a->prunes || !a->salts)
+    a->salt_is_file = calloc((size_t)argc + 1, sizeof(*a->salt_is_file));
+    if (!a->prunes || !a->salts || !a->salt_is_file)
         return helper_fail(cmd, "out of memory");
     for (i = 1; i < argc; i++) {
         const char *v;
@@ -722,6 +726,9 @@ static int parse_tree_args(int argc, char **argv, int want_dst, int salts, struc
             else
                 free(p);
         } else if (salts && (v = opt_value(argc, argv, &i, "--salt"))) {
+            a->salts[a->nsalts++] = v;
+        } else if (salts && (v = opt_value(argc, argv, &i, "--salt-file"))) {
+            a->salt_is_file[a->nsalts] = true;
             a->salts[a->nsalts++] = v;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return usage(cmd, synopsis);
@@ -812,7 +819,7 @@ int cmd_tree_key(int argc, char **argv)
     XXH128_canonical_t canon;
     char hex[33];
     size_t i;
-    int rc = parse_tree_args(argc, argv, 0, 1, &a, "SRCDIR [--prune REL]... [--salt STRING]...");
+    int rc = parse_tree_args(argc, argv, 0, 1, &a, "SRCDIR [--prune REL]... [--salt STRING | --salt-file FILE]...");
 
     if (rc) {
         free_tree_args(&a);
@@ -826,8 +833,24 @@ int cmd_tree_key(int argc, char **argv)
         goto out;
     }
     XXH3_128bits_reset(h.state);
-    for (i = 0; i < a.nsalts; i++)
-        XXH3_128bits_update(h.state, a.salts[i], strlen(a.salts[i]) + 1);
+    for (i = 0; i < a.nsalts; i++) {
+        struct lp_error err = { 0 };
+        unsigned char *buf;
+        size_t len;
+
+        if (!a.salt_is_file[i]) {
+            XXH3_128bits_update(h.state, a.salts[i], strlen(a.salts[i]) + 1);
+            continue;
+        }
+        if (lp_read_file(a.salts[i], &buf, &len, &err)) {
+            rc = helper_fail(cmd, "%s", err.msg);
+            goto out;
+        }
+        XXH3_128bits_update(h.state, "F", 1);
+        XXH3_128bits_update(h.state, &len, sizeof(len));
+        XXH3_128bits_update(h.state, buf, len);
+        free(buf);
+    }
     rc = walk_tree(cmd, a.src, &f, hash_visit, &h);
     if (!rc) {
         XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(h.state));

@@ -1,0 +1,180 @@
+/*
+ * livepatch-gcc - the compiler wrapper livepatch-build puts in CC.  It runs the
+ * real compiler (LIVEPATCH_REAL_CC, e.g. "gcc", "ccache gcc", "distcc gcc") with the
+ * flags every live-patchable object needs, and records each object it compiles so
+ * the driver knows exactly which translation units a patch made the build redo.
+ * A C program rather than a script: make starts it once per object, and a shell's
+ * start-up would cost more than many compiles' worth of our own work.
+ *
+ * Not for: deciding whether an object really changed (the driver compares bytes,
+ * create-diff-object compares content).
+ *
+ * Environment (set by livepatch-build; without it the wrapper is a plain pass-through):
+ *   LIVEPATCH_REAL_CC   the compiler command, split on spaces (default: gcc)
+ *   LIVEPATCH_CFLAGS    extra flags for compiles (-ffunction-sections -fdata-sections)
+ *   LIVEPATCH_TREE      absolute root of the tree being built: mapped to "." in debug
+ *                       info and __FILE__ so two copies of a tree give the same bytes
+ *   LIVEPATCH_CAPTURE   file that gets one line per object compiled (path relative
+ *                       to LIVEPATCH_TREE)
+ *
+ * Exit status: the compiler's (128+N when it was killed by signal N); 127 when it
+ * cannot be started.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Append the space-separated words of s (copied) to v. */
+static void split_words(const char *s, char **v, int *n)
+{
+    char *copy = strdup(s ? s : ""), *save = NULL, *w;
+
+    for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+        v[(*n)++] = w;
+}
+
+static int count_words(const char *s)
+{
+    int n = 0;
+    for (; s && *s; s++)
+        n += *s != ' ' && *s != '\t';
+    return n;
+}
+
+/* Drop "." and ".." parts and doubled slashes of an absolute path, in place. */
+static void normalise(char *p)
+{
+    char *out = p, *in = p;
+
+    while (*in) {
+        while (*in == '/')
+            in++;
+        if (!*in)
+            break;
+        char *end = strchrnul(in, '/');
+        size_t len = (size_t)(end - in);
+        if (len == 1 && in[0] == '.') {
+            /* nothing */
+        } else if (len == 2 && in[0] == '.' && in[1] == '.') {
+            while (out > p && *--out != '/')
+                ;
+        } else {
+            *out++ = '/';
+            memmove(out, in, len);
+            out += len;
+        }
+        in = end;
+    }
+    if (out == p)
+        *out++ = '/';
+    *out = '\0';
+}
+
+/* Record `out` (as the compiler was told it) in LIVEPATCH_CAPTURE, if it is a real
+ * translation unit's object inside LIVEPATCH_TREE. */
+static void record(const char *out)
+{
+    const char *capture = getenv("LIVEPATCH_CAPTURE"), *tree = getenv("LIVEPATCH_TREE");
+    const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
+    size_t len = strlen(out), tl;
+    char *abs, cwd[PATH_MAX];
+    int fd;
+
+    if (!capture || !*capture || !tree || !*tree || len < 2 || strcmp(out + len - 2, ".o"))
+        return;
+    /* Link products every build regenerates are never changes. */
+    if (!strcmp(base, "built_in.o") || !strcmp(base, "prelink.o") ||
+        (strlen(base) > 6 && !strcmp(base + strlen(base) - 6, ".tmp.o")))
+        return;
+    if (out[0] == '/')
+        abs = strdup(out);
+    else if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, out) < 0)
+        abs = NULL;
+    if (!abs)
+        return;
+    normalise(abs);
+    tl = strlen(tree);
+    while (tl > 1 && tree[tl - 1] == '/')
+        tl--;
+    if (!strncmp(abs, tree, tl) && abs[tl] == '/') {
+        /* One short O_APPEND write per line: parallel compiles never interleave. */
+        char *line;
+        int n = asprintf(&line, "%s\n", abs + tl + 1);
+        fd = open(capture, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (n > 0 && fd >= 0 && write(fd, line, (size_t)n) != n)
+            fprintf(stderr, "livepatch-gcc: cannot record %s in %s\n", out, capture);
+        if (fd >= 0)
+            close(fd);
+        if (n > 0)
+            free(line);
+    }
+    free(abs);
+}
+
+int main(int argc, char **argv)
+{
+    const char *real = getenv("LIVEPATCH_REAL_CC"), *tree = getenv("LIVEPATCH_TREE");
+    const char *flags = getenv("LIVEPATCH_CFLAGS"), *out = NULL;
+    bool compile = false;
+    char **v, *map = NULL;
+    int i, n = 0, status;
+    pid_t pid;
+
+    if (!real || !*real)
+        real = "gcc";
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-c"))
+            compile = true;
+        else if (!strcmp(argv[i], "-o") && i + 1 < argc)
+            out = argv[i + 1];
+        else if (!strncmp(argv[i], "-o", 2) && argv[i][2])
+            out = argv[i] + 2;
+    }
+    v = calloc((size_t)(count_words(real) + count_words(flags) + argc + 2), sizeof(*v));
+    if (!v)
+        return 127;
+    split_words(real, v, &n);
+    if (!n) {
+        fprintf(stderr, "livepatch-gcc: LIVEPATCH_REAL_CC names no compiler\n");
+        return 127;
+    }
+    if (compile) {
+        split_words(flags, v, &n);
+        if (tree && *tree && asprintf(&map, "-ffile-prefix-map=%s=.", tree) > 0)
+            v[n++] = map;
+    }
+    for (i = 1; i < argc; i++)
+        v[n++] = argv[i];
+    v[n] = NULL;
+
+    if (!compile || !out || !getenv("LIVEPATCH_CAPTURE")) {
+        execvp(v[0], v);
+        fprintf(stderr, "livepatch-gcc: cannot run %s: %s\n", v[0], strerror(errno));
+        return 127;
+    }
+    pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "livepatch-gcc: cannot fork: %s\n", strerror(errno));
+        return 127;
+    }
+    if (pid == 0) {
+        execvp(v[0], v);
+        fprintf(stderr, "livepatch-gcc: cannot run %s: %s\n", v[0], strerror(errno));
+        _exit(127);
+    }
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return 127;
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    if (WEXITSTATUS(status))
+        return WEXITSTATUS(status);
+    record(out);
+    return 0;
+}
