@@ -36,6 +36,7 @@ done
 # linking the payload object.
 tree=$(ls -d "$W"/cache/*/ | head -n1)
 cmdline=$(grep -- '-c common/domctl.c' "$W/cold/build_original.log" | head -n1 | sed 's/^[^ ]*livepatch-gcc /gcc -ffunction-sections -fdata-sections /; s/ -o [^ ]*$//')
+[[ -n $cmdline ]] || { echo "build: no compile command for common/domctl.c in the build log" >&2; exit 1; }
 lb=
 for i in 1 2 3; do
     t0=$(now)

@@ -365,3 +365,10 @@ EOF
     refute_output --partial ".debug_info"
     assert_output --partial ".livepatch.funcs"
 }
+
+@test "a make that runs livepatch-build does not pass its flags into our builds" {
+    need_tools
+    MAKEFLAGS="s -j1" MAKELEVEL=1 run lpb -p "$P/fix-domctl-bounds.patch" -o out
+    assert_success
+    grep -q -- '-c .*domctl.c' out/build_patched-fix-domctl-bounds.log
+}
