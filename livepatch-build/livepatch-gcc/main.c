@@ -30,13 +30,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Append the space-separated words of s (copied) to v. */
-static void split_words(const char *s, char **v, int *n)
+/* Append the space-separated words of s to v; returns the copy they live in. */
+static char *split_words(const char *s, char **v, int *n)
 {
     char *copy = strdup(s ? s : ""), *save = NULL, *w;
 
-    for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+    for (w = copy ? strtok_r(copy, " \t", &save) : NULL; w; w = strtok_r(NULL, " \t", &save))
         v[(*n)++] = w;
+    return copy;
 }
 
 static int count_words(const char *s)
@@ -122,8 +123,8 @@ int main(int argc, char **argv)
     const char *real = getenv("LIVEPATCH_REAL_CC"), *tree = getenv("LIVEPATCH_TREE");
     const char *flags = getenv("LIVEPATCH_CFLAGS"), *out = NULL;
     bool compile = false;
-    char **v, *map = NULL;
-    int i, n = 0, status;
+    char **v, *map = NULL, *words[2] = { NULL, NULL };
+    int i, n = 0, status, rc;
     pid_t pid;
 
     if (!real || !*real)
@@ -139,13 +140,14 @@ int main(int argc, char **argv)
     v = calloc((size_t)(count_words(real) + count_words(flags) + argc + 2), sizeof(*v));
     if (!v)
         return 127;
-    split_words(real, v, &n);
+    words[0] = split_words(real, v, &n);
     if (!n) {
         fprintf(stderr, "livepatch-gcc: LIVEPATCH_REAL_CC names no compiler\n");
-        return 127;
+        rc = 127;
+        goto out;
     }
     if (compile) {
-        split_words(flags, v, &n);
+        words[1] = split_words(flags, v, &n);
         if (tree && *tree && asprintf(&map, "-ffile-prefix-map=%s=.", tree) > 0)
             v[n++] = map;
     }
@@ -156,25 +158,34 @@ int main(int argc, char **argv)
     if (!compile || !out || !getenv("LIVEPATCH_CAPTURE")) {
         execvp(v[0], v);
         fprintf(stderr, "livepatch-gcc: cannot run %s: %s\n", v[0], strerror(errno));
-        return 127;
+        rc = 127;
+        goto out;
     }
     pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "livepatch-gcc: cannot fork: %s\n", strerror(errno));
-        return 127;
-    }
     if (pid == 0) {
         execvp(v[0], v);
         fprintf(stderr, "livepatch-gcc: cannot run %s: %s\n", v[0], strerror(errno));
         _exit(127);
     }
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return 127;
-    if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
-    if (WEXITSTATUS(status))
-        return WEXITSTATUS(status);
-    record(out);
-    return 0;
+    if (pid < 0) {
+        fprintf(stderr, "livepatch-gcc: cannot fork: %s\n", strerror(errno));
+        rc = 127;
+    } else {
+        while ((rc = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+            ;
+        if (rc < 0)
+            rc = 127;
+        else if (WIFSIGNALED(status))
+            rc = 128 + WTERMSIG(status);
+        else
+            rc = WEXITSTATUS(status);
+    }
+    if (rc == 0)
+        record(out);
+out:
+    free(words[0]);
+    free(words[1]);
+    free(map);
+    free(v);
+    return rc;
 }
