@@ -106,9 +106,10 @@ int main(int argc, char **argv)
                 }
             }
         }
-        if (st == LPD_ERROR)
-            unlink(argv[optind + 3]);
     }
+    /* Only exit 0 leaves an OUT: one from an earlier run would pass for this one's. */
+    if (st != LPD_WRITTEN)
+        unlink(argv[optind + 3]);
     lpd_result_free(&res);
     return (int)st;
 }

@@ -48,6 +48,14 @@ load test_helper
     [ ! -e out.o ]
 }
 
+@test "an OUT.o left by an earlier run does not survive a run that writes none" {
+    diff_case basic
+    echo stale >out.o
+    run create-diff-object orig.o orig.o image out.o
+    assert_equal "$status" 3
+    [ ! -e out.o ]
+}
+
 @test "moved strings and renumbered statics do not drag unchanged functions in" {
     diff_case renumber
     run create-diff-object -d orig.o patched.o image out.o
