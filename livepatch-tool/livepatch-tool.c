@@ -106,20 +106,6 @@ static int cmd_check(const char *image, char **files, int n)
     return rc;
 }
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            printf("\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            printf("\\u%04x", *s);
-        else
-            putchar(*s);
-    }
-    putchar('"');
-}
-
 static const char *const hook_names[] = { "load", "unload", "preapply", "apply",
                                           "postapply", "prerevert", "revert", "postrevert" };
 
@@ -163,7 +149,7 @@ static int cmd_info(const char *file, bool json)
     }
     if (json) {
         printf("{\n  \"name\": ");
-        json_str(p->name);
+        lp_json_str(stdout, p->name);
         printf(",\n  \"build_id\": \"");
         print_id(stdout, p->id, p->id_len);
         printf("\",\n  \"depends\": \"");
@@ -173,7 +159,7 @@ static int cmd_info(const char *file, bool json)
         printf("\",\n  \"functions\": [");
         for (i = 0; i < p->nr_funcs; i++) {
             printf("%s\n    {\"name\": ", i ? "," : "");
-            json_str(p->funcs[i].name);
+            lp_json_str(stdout, p->funcs[i].name);
             printf(", \"old_size\": %u, \"new_size\": %u, \"nop\": %s, \"expect\": \"",
                    p->funcs[i].old_size, p->funcs[i].new_size,
                    p->funcs[i].new_sec ? "false" : "true");
@@ -185,17 +171,17 @@ static int cmd_info(const char *file, bool json)
         for (i = 0; i < 8; i++)
             if (p->hooks & (1u << i)) {
                 printf("%s", (p->hooks & ((1u << i) - 1)) ? ", " : "");
-                json_str(hook_names[i]);
+                lp_json_str(stdout, hook_names[i]);
             }
         printf("],\n  \"metadata\": [");
         for (i = 0; i < p->nr_modinfo; i++) {
             printf("%s", i ? ", " : "");
-            json_str(p->modinfo[i]);
+            lp_json_str(stdout, p->modinfo[i]);
         }
         printf("],\n  \"new_symbols\": [");
         for (i = 0; i < p->nr_syms; i++) {
             printf("%s", i ? ", " : "");
-            json_str(p->syms[i].name);
+            lp_json_str(stdout, p->syms[i].name);
         }
         printf("],\n  \"relocations\": %zu\n}\n", p->nr_relas);
     } else {

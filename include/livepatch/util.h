@@ -6,6 +6,7 @@
 #define LIVEPATCH_UTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "livepatch/error.h"
@@ -29,6 +30,9 @@ void lp_abort_file(int fd, const char *tmp);
 /* Write buf to path atomically (temporary file + rename). */
 int lp_write_file(const char *path, const void *buf, size_t len, mode_t mode,
                   struct lp_error *err);
+
+/* Write s to f as a JSON string literal (quotes, escapes; NULL is ""). */
+void lp_json_str(FILE *f, const char *s);
 
 /* Lower-case hex of bytes into out (2*len+1 bytes). */
 void lp_hex(const unsigned char *bytes, size_t len, char *out);

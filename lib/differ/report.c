@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "differ_internal.h"
+#include "livepatch/util.h"
 
 int diff_note(struct diff *d, enum lpd_item_kind kind, const char *name, const char *fmt, ...)
 {
@@ -163,21 +164,6 @@ void diff_explain(struct diff *d, const struct lpe_symbol *o, const struct lpe_s
 
 /* --- JSON ------------------------------------------------------------------------ */
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 void lpd_result_json(const struct lpd_result *res, FILE *f)
 {
     static const char *const keys[] = { "changed_functions", "new_functions", "new_data",
@@ -187,7 +173,7 @@ void lpd_result_json(const struct lpd_result *res, FILE *f)
 
     fprintf(f, "{\n  \"status\": \"%s\",\n  \"exit_code\": %d,\n  \"summary\": ",
             status[res->status], (int)res->status);
-    json_str(f, res->summary);
+    lp_json_str(f, res->summary);
     for (k = 0; k < 5; k++) {
         bool first = true;
         fprintf(f, ",\n  \"%s\": [", keys[k]);
@@ -195,9 +181,9 @@ void lpd_result_json(const struct lpd_result *res, FILE *f)
             if (res->items[i].kind != (enum lpd_item_kind)k)
                 continue;
             fprintf(f, "%s\n    {\"name\": ", first ? "" : ",");
-            json_str(f, res->items[i].name);
+            lp_json_str(f, res->items[i].name);
             fprintf(f, ", \"reason\": ");
-            json_str(f, res->items[i].reason);
+            lp_json_str(f, res->items[i].reason);
             fputc('}', f);
             first = false;
         }

@@ -194,20 +194,6 @@ static int loader_check(const struct stamp *st, const unsigned char *buf, size_t
     return rc;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* A patched function's name: the target of a new_addr field of .livepatch.funcs. */
 static const char *func_name(const struct lpe_symbol *y)
 {
@@ -244,7 +230,7 @@ static int write_facts(const struct stamp *st, const struct lpe_object *obj, siz
                 continue;
             names[nr_names++] = n;
             fputs(first ? "" : ", ", f);
-            json_str(f, n);
+            lp_json_str(f, n);
             first = false;
         }
     }
@@ -260,7 +246,7 @@ static int write_facts(const struct stamp *st, const struct lpe_object *obj, siz
         if (j < nr_names)
             continue;
         fputs(first ? "" : ", ", f);
-        json_str(f, y->name);
+        lp_json_str(f, y->name);
         first = false;
     }
     fputs("]\n", f);
