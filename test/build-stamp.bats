@@ -133,7 +133,7 @@ make_objects() {
         xen/common/gone.o >capture
 }
 
-@test "collect: changed, new and identical objects; the pairs are copied for the diff" {
+@test "collect: changed, new and identical objects; pairs copied for the diff, new ones to the output" {
     make_objects
     run lp-build-helper collect --tree new --capture capture --work w --prev orig
     assert_success
@@ -143,6 +143,7 @@ same xen/common/vcpu.o"
     cmp w/original/xen/common/domctl.o orig/xen/common/domctl.o
     cmp w/patched/xen/common/domctl.o new/xen/common/domctl.o
     cmp w/patched/xen/common/new.o new/xen/common/new.o
+    cmp w/output/xen/common/new.o new/xen/common/new.o
     [ "$(cat w/changed_objs)" = xen/common/domctl.o ]
     [ "$(cat w/new_objs)" = xen/common/new.o ]
 }
@@ -158,7 +159,7 @@ same xen/common/vcpu.o"
     grep -q '^== xen/common/domctl.o (exit 0)' all.log
 }
 
-@test "diff: failing or crashing diffs are reported per object, -j at a time" {
+@test "diff: failing or crashing diffs are reported per object" {
     printf '#!/bin/sh\necho "refusing $2" >&2\ncase $2 in *a.o) exit 2 ;; *b.o) kill -SEGV $$ ;; esac\n' >cdo
     chmod +x cdo
     mkdir -p w/original w/patched
@@ -170,4 +171,24 @@ same xen/common/vcpu.o"
     assert_line "0 c.o"
     grep -q 'refusing w/patched/a.o' w/logs/a.o.log
     grep -q '^== b.o (exit 139)' all.log
+}
+
+# A stand-in differ that notes how many diffs run at its start, then waits a bit.
+concurrency_cdo() {
+    printf '#!/bin/bash\nmkdir -p %s/run\n: >%s/run/$$\nls %s/run | wc -l >>%s/seen\nsleep 0.3\nrm -f %s/run/$$\n' \
+        "$T" "$T" "$T" "$T" "$T" >cdo
+    chmod +x cdo
+    mkdir -p w/original w/patched
+    for o in a b c d; do touch "w/original/$o.o" "w/patched/$o.o"; done
+}
+
+@test "diff: -j N runs N diffs at a time, never more" {
+    concurrency_cdo
+    run lp-build-helper diff --work w --image "$IMG" --cdo "$T/cdo" --log all.log -j 2 a.o b.o c.o d.o
+    assert_success
+    [ "$(sort -n seen | tail -n1)" = 2 ]
+    rm -f seen
+    run lp-build-helper diff --work w --image "$IMG" --cdo "$T/cdo" --log all.log -j 1 a.o b.o c.o d.o
+    assert_success
+    [ "$(sort -n seen | uniq)" = 1 ]
 }

@@ -10,12 +10,29 @@
 #ifndef LP_BUILD_HELPER_H
 #define LP_BUILD_HELPER_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 int cmd_tree_key(int argc, char **argv);   /* tree.c */
 int cmd_copy_tree(int argc, char **argv);  /* tree.c */
 int cmd_prepare(int argc, char **argv);    /* tree.c */
 int cmd_collect(int argc, char **argv);    /* objects.c */
 int cmd_diff(int argc, char **argv);       /* objects.c */
 int cmd_stamp(int argc, char **argv);      /* stamp.c */
+
+/* files.c: shared file-system chores. */
+int helper_make_dirs(char *path);          /* mkdir -p (path is restored) */
+int helper_make_parent(char *path);        /* mkdir -p of the folder holding path */
+bool helper_is_file(const char *path);     /* a regular file (symlinks followed) */
+int helper_remove_tree(const char *path);  /* rm -rf */
+int helper_str_cmp(const void *a, const void *b);  /* qsort/bsearch on char * */
+void helper_sort_unique(char **v, size_t *n);      /* duplicates are freed */
+/* The non-empty lines of a file, sorted and unique (NULL after a message). */
+char **helper_read_lines(const char *cmd, const char *path, size_t *count);
+void helper_free_lines(char **v, size_t n);
+
+/* tree.c: copy one file with its mode and times, creating its folder. */
+int helper_copy_file(const char *cmd, const char *src, const char *dst);
 
 /* Print "lp-build-helper: CMD: message\n" on stderr; returns 1. */
 int helper_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -32,60 +31,6 @@ static char *path_join(const char *a, const char *b)
     return p;
 }
 
-static bool is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* mkdir -p of the folder that will hold `path`. */
-static int make_parent(const char *path)
-{
-    char *d = strdup(path), *s;
-    int rc = 0;
-
-    if (!d)
-        return -1;
-    for (s = d + 1; (s = strchr(s, '/')) != NULL; s++) {
-        *s = '\0';
-        if (mkdir(d, 0777) && errno != EEXIST)
-            rc = -1;
-        *s = '/';
-    }
-    free(d);
-    return rc;
-}
-
-static int unlink_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(p) && errno != ENOENT ? -1 : 0;
-}
-
-/* rm -rf */
-static int remove_tree(const char *path)
-{
-    if (access(path, F_OK) && errno == ENOENT)
-        return 0;
-    return nftw(path, unlink_one, 32, FTW_DEPTH | FTW_PHYS);
-}
-
-static int copy_file(const char *cmd, const char *from, const char *to)
-{
-    struct lp_error e = { 0 };
-    unsigned char *buf;
-    size_t len;
-    int rc;
-
-    if (make_parent(to))
-        return helper_fail(cmd, "cannot create the folder of %s: %s", to, strerror(errno));
-    if (lp_read_file(from, &buf, &len, &e))
-        return helper_fail(cmd, "%s", e.msg);
-    rc = lp_write_file(to, buf, len, 0644, &e);
-    free(buf);
-    return rc ? helper_fail(cmd, "%s", e.msg) : 0;
-}
-
 static bool same_bytes(const char *a, const char *b)
 {
     struct lp_error e = { 0 };
@@ -99,53 +44,6 @@ static bool same_bytes(const char *a, const char *b)
     return same;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The lines of a file, sorted and without duplicates or empty lines. */
-static char **read_lines_sorted(const char *path, size_t *count)
-{
-    struct lp_error e = { 0 };
-    unsigned char *buf;
-    size_t len, n = 0, i, j;
-    char **v, *s;
-
-    if (lp_read_file(path, &buf, &len, &e))
-        return NULL;
-    v = calloc(len / 2 + 2, sizeof(*v));
-    if (!v) {
-        free(buf);
-        return NULL;
-    }
-    for (s = (char *)buf; s < (char *)buf + len;) {
-        char *nl = memchr(s, '\n', (size_t)((char *)buf + len - s));
-        size_t l = nl ? (size_t)(nl - s) : (size_t)((char *)buf + len - s);
-        if (l && !(v[n++] = strndup(s, l)))
-            break;
-        s += l + 1;
-    }
-    free(buf);
-    qsort(v, n, sizeof(*v), cmp_str);
-    for (i = j = 0; i < n; i++) {
-        if (j && !strcmp(v[j - 1], v[i]))
-            free(v[i]);
-        else
-            v[j++] = v[i];
-    }
-    *count = j;
-    return v;
-}
-
-static void free_lines(char **v, size_t n)
-{
-    size_t i;
-    for (i = 0; v && i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 /* --- collect ------------------------------------------------------------------------- */
 
 static void collect_usage(FILE *f)
@@ -155,8 +53,8 @@ static void collect_usage(FILE *f)
                "Every object listed in FILE (paths relative to TREE) that TREE has is\n"
                "compared with the first --prev tree that has it: identical ones are\n"
                "skipped, changed ones copied to WORK/original and WORK/patched, ones no\n"
-               "earlier tree has copied to WORK/patched.  Prints \"changed|new|same OBJ\"\n"
-               "lines and writes WORK/changed_objs and WORK/new_objs.\n");
+               "earlier tree has copied to WORK/patched and WORK/output.  Prints\n"
+               "\"changed|new|same OBJ\" lines and writes WORK/changed_objs and WORK/new_objs.\n");
 }
 
 struct collect_args {
@@ -184,17 +82,14 @@ static int collect(const char *cmd, struct collect_args *a, char ***changed,
     dirs[1] = path_join(a->work, "patched");
     dirs[2] = path_join(a->work, "output");
     for (k = 0; k < 3; k++) {
-        if (!dirs[k] || remove_tree(dirs[k]) || make_parent(dirs[k]) ||
-            (mkdir(dirs[k], 0777) && errno != EEXIST)) {
+        if (!dirs[k] || helper_remove_tree(dirs[k]) || helper_make_dirs(dirs[k])) {
             helper_fail(cmd, "cannot create %s: %s", dirs[k] ? dirs[k] : a->work,
                         strerror(errno));
             goto out;
         }
     }
-    if (access(a->capture, F_OK) == 0 && !(objs = read_lines_sorted(a->capture, &nobjs))) {
-        helper_fail(cmd, "cannot read %s", a->capture);
+    if (access(a->capture, F_OK) == 0 && !(objs = helper_read_lines(cmd, a->capture, &nobjs)))
         goto out;
-    }
     if (!(*changed = calloc(nobjs + 1, sizeof(**changed)))) {
         helper_fail(cmd, "out of memory");
         goto out;
@@ -216,7 +111,7 @@ static int collect(const char *cmd, struct collect_args *a, char ***changed,
         char *patched = path_join(a->tree, o), *old = NULL, *dst = NULL;
         int bad = !patched;
 
-        if (!bad && !is_file(patched)) {
+        if (!bad && !helper_is_file(patched)) {
             free(patched);
             continue;
         }
@@ -224,7 +119,7 @@ static int collect(const char *cmd, struct collect_args *a, char ***changed,
             char *cand = path_join(a->prev[k], o);
             if (!cand)
                 bad = 1;
-            else if (is_file(cand)) {
+            else if (helper_is_file(cand)) {
                 old = cand;
                 break;
             } else
@@ -236,16 +131,19 @@ static int collect(const char *cmd, struct collect_args *a, char ***changed,
             printf("new %s\n", o);
             a->nr_new++;
             fprintf(lists[1], "%s\n", o);
-            bad = !(dst = path_join(dirs[1], o)) || copy_file(cmd, patched, dst);
+            /* Carried whole: the payload links it as it is. */
+            bad = !(dst = path_join(dirs[1], o)) || helper_copy_file(cmd, patched, dst);
+            free(dst);
+            bad = bad || !(dst = path_join(dirs[2], o)) || helper_copy_file(cmd, patched, dst);
         } else if (same_bytes(old, patched)) {
             printf("same %s\n", o);
             a->nr_same++;
         } else {
             printf("changed %s\n", o);
             fprintf(lists[0], "%s\n", o);
-            bad = !(dst = path_join(dirs[0], o)) || copy_file(cmd, old, dst);
+            bad = !(dst = path_join(dirs[0], o)) || helper_copy_file(cmd, old, dst);
             free(dst);
-            bad = bad || !(dst = path_join(dirs[1], o)) || copy_file(cmd, patched, dst) ||
+            bad = bad || !(dst = path_join(dirs[1], o)) || helper_copy_file(cmd, patched, dst) ||
                   !((*changed)[(*nr_changed)++] = strdup(o));
         }
         free(patched);
@@ -261,9 +159,9 @@ out:
             rc = helper_fail(cmd, "cannot write the object lists in %s", a->work);
     for (k = 0; k < 3; k++)
         free(dirs[k]);
-    free_lines(objs, nobjs);
+    helper_free_lines(objs, nobjs);
     if (rc) {
-        free_lines(*changed, *nr_changed);
+        helper_free_lines(*changed, *nr_changed);
         *changed = NULL;
         *nr_changed = 0;
     }
@@ -302,7 +200,7 @@ int cmd_collect(int argc, char **argv)
         return 2;
     }
     rc = collect("collect", &a, &changed, &nr_changed);
-    free_lines(changed, nr_changed);
+    helper_free_lines(changed, nr_changed);
     free(a.prev);
     return rc;
 }
@@ -343,27 +241,22 @@ static void progress(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+/* WORK/SUB/OBJ with SUFFIX: where the diff of OBJ reads or writes. */
+static char *work_file(const char *work, const char *sub, const char *o, const char *suffix)
+{
+    char *p;
+
+    return asprintf(&p, "%s/%s/%s%s", work, sub, o, suffix) < 0 ? NULL : p;
+}
+
 static pid_t start_diff(const char *cdo, const char *work, const char *image, const char *o,
                         bool debug, bool prelink)
 {
-    char *orig = NULL, *patched = NULL, *out = NULL, *log = NULL, *rel = NULL;
+    char *orig = work_file(work, "original", o, ""), *patched = work_file(work, "patched", o, "");
+    char *out = work_file(work, "output", o, ""), *log = work_file(work, "logs", o, ".log");
     pid_t pid = -1;
 
-    if (asprintf(&rel, "original/%s", o) < 0 || !(orig = path_join(work, rel)))
-        goto out;
-    free(rel);
-    rel = NULL;
-    if (asprintf(&rel, "patched/%s", o) < 0 || !(patched = path_join(work, rel)))
-        goto out;
-    free(rel);
-    rel = NULL;
-    if (asprintf(&rel, "output/%s", o) < 0 || !(out = path_join(work, rel)))
-        goto out;
-    free(rel);
-    rel = NULL;
-    if (asprintf(&rel, "logs/%s.log", o) < 0 || !(log = path_join(work, rel)))
-        goto out;
-    if (make_parent(out) || make_parent(log))
+    if (!orig || !patched || !out || !log || helper_make_parent(out) || helper_make_parent(log))
         goto out;
     fflush(NULL);
     pid = fork();
@@ -382,7 +275,6 @@ static pid_t start_diff(const char *cdo, const char *work, const char *image, co
         _exit(127);
     }
 out:
-    free(rel);
     free(orig);
     free(patched);
     free(out);
@@ -459,7 +351,7 @@ int cmd_diff(int argc, char **argv)
     logs = path_join(work, "logs");
     pids = calloc((size_t)nobj + 1, sizeof(*pids));
     status = calloc((size_t)nobj + 1, sizeof(*status));
-    if (!logs || !pids || !status || remove_tree(logs) || mkdir(logs, 0777)) {
+    if (!logs || !pids || !status || helper_remove_tree(logs) || helper_make_dirs(logs)) {
         rc = helper_fail(cmd, "cannot set up %s/logs: %s", work, strerror(errno));
         goto out;
     }
@@ -504,15 +396,13 @@ int cmd_diff(int argc, char **argv)
         struct lp_error e = { 0 };
         unsigned char *buf = NULL;
         size_t len = 0;
-        char *rel = NULL, *p = NULL;
+        char *p = work_file(work, "logs", o, ".log");
 
         printf("%d %s\n", status[i], o);
         fprintf(all, "== %s (exit %d)\n", o, status[i]);
-        if (asprintf(&rel, "logs/%s.log", o) >= 0 && (p = path_join(work, rel)) &&
-            !lp_read_file(p, &buf, &len, &e))
+        if (p && !lp_read_file(p, &buf, &len, &e))
             fwrite(buf, 1, len, all);
         free(buf);
-        free(rel);
         free(p);
     }
     if (fclose(all))
@@ -521,7 +411,7 @@ out:
     free(logs);
     free(pids);
     free(status);
-    free_lines(collected, nr_collected);
+    helper_free_lines(collected, nr_collected);
     free(ca.prev);
     return rc;
 }

@@ -362,38 +362,6 @@ static char *read_link(const char *path)
     }
 }
 
-/* mkdir -p; a folder that exists is fine. */
-static int make_dirs(char *path)
-{
-    char *slash;
-    int rc;
-
-    if (mkdir(path, 0777) == 0 || errno == EEXIST)
-        return 0;
-    if (errno != ENOENT || !(slash = strrchr(path, '/')) || slash == path)
-        return -1;
-    *slash = '\0';
-    rc = make_dirs(path);
-    *slash = '/';
-    if (rc < 0)
-        return -1;
-    return mkdir(path, 0777) == 0 || errno == EEXIST ? 0 : -1;
-}
-
-/* mkdir -p of the folder holding path. */
-static int make_parent(char *path)
-{
-    char *slash = strrchr(path, '/');
-    int rc;
-
-    if (!slash || slash == path)
-        return 0;
-    *slash = '\0';
-    rc = make_dirs(path);
-    *slash = '/';
-    return rc;
-}
-
 static int is_empty_dir(const char *path)
 {
     DIR *d = opendir(path);
@@ -421,13 +389,6 @@ static int has_suffix(const char *s, const char *suffix)
 static int is_source_name(const char *path)
 {
     return has_suffix(path, ".c") || has_suffix(path, ".h") || has_suffix(path, ".S");
-}
-
-static int is_regular(const char *path)
-{
-    struct stat st;
-
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* --- copying ------------------------------------------------------------------------ */
@@ -506,7 +467,7 @@ static int ensure_parent(struct copier *c)
 
     if (n == c->made.len && !memcmp(c->made.s, c->dst.s, n))
         return 0;
-    rc = make_parent(c->dst.s);
+    rc = helper_make_parent(c->dst.s);
     if (rc < 0)
         return helper_fail(c->cmd, "%.*s: cannot create folder: %s", (int)n, c->dst.s,
                            strerror(errno));
@@ -555,6 +516,23 @@ static int copy_file(struct copier *c, const char *src, const char *dst)
         rc = helper_fail(c->cmd, "%s: cannot set mode and times: %s", dst, strerror(errno));
     if (close(dfd) < 0 && !rc)
         rc = helper_fail(c->cmd, "%s: cannot write: %s", dst, strerror(errno));
+    return rc;
+}
+
+int helper_copy_file(const char *cmd, const char *src, const char *dst)
+{
+    struct copier c = { .cmd = cmd, .use_cfr = 1 };
+    char *d = strdup(dst);
+    int rc;
+
+    if (!d)
+        return helper_fail(cmd, "out of memory");
+    if (helper_make_parent(d) < 0)
+        rc = helper_fail(cmd, "%s: cannot create its folder: %s", dst, strerror(errno));
+    else
+        rc = copy_file(&c, src, dst);
+    free(d);
+    free(c.buf);
     return rc;
 }
 
@@ -629,7 +607,7 @@ static int copy_tree(const char *cmd, const char *src, const char *dst, const st
     while (c.dst.len > 1 && c.dst.s[c.dst.len - 1] == '/')
         str_cut(&c.dst, c.dst.len - 1);
     c.dst_root_len = c.dst.len;
-    if (make_dirs(c.dst.s) < 0) {
+    if (helper_make_dirs(c.dst.s) < 0) {
         rc = helper_fail(cmd, "%s: cannot create folder: %s", dst, strerror(errno));
     } else if (str_add(&c.made, c.dst.s, c.dst.len) < 0) {
         rc = helper_fail(cmd, "out of memory");
@@ -895,47 +873,6 @@ struct prepare {
     size_t ntargets, cap;
 };
 
-static int str_ptr_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The lines of LIST, sorted and unique; empty lines name nothing and are dropped. */
-static int read_list(struct prepare *p, const char *path)
-{
-    struct lp_error err = { 0 };
-    unsigned char *buf;
-    size_t len, n = 0, i, j;
-    char *s, *end, *nl;
-
-    if (lp_read_file(path, &buf, &len, &err) < 0)
-        return helper_fail(p->cmd, "%s", err.msg);
-    p->touched = calloc(len / 2 + 2, sizeof(*p->touched));
-    if (!p->touched) {
-        free(buf);
-        return helper_fail(p->cmd, "out of memory");
-    }
-    for (s = (char *)buf, end = s + len; s < end; s = nl + 1) {
-        nl = memchr(s, '\n', (size_t)(end - s));
-        if (!nl)
-            nl = end;
-        if (nl > s && !(p->touched[n++] = strndup(s, (size_t)(nl - s)))) {
-            free(buf);
-            return helper_fail(p->cmd, "out of memory");
-        }
-    }
-    free(buf);
-    qsort(p->touched, n, sizeof(*p->touched), str_ptr_cmp);
-    for (i = j = 0; i < n; i++) {
-        if (j && !strcmp(p->touched[j - 1], p->touched[i]))
-            free(p->touched[i]);
-        else
-            p->touched[j++] = p->touched[i];
-    }
-    p->ntouched = j;
-    return 0;
-}
-
 /* Paths from the list are joined to the work tree: none may lead out of it. */
 static int safe_rel(const char *rel)
 {
@@ -1020,7 +957,7 @@ static int deps_visit(struct walk *w, int type, int post)
             is_obj = has_suffix(target, ".o");
         } else if (is_obj) {
             const char **hit = bsearch(&tok, p->want, p->ntouched, sizeof(*p->want),
-                                       str_ptr_cmp);
+                                       helper_str_cmp);
 
             if (hit) {
                 p->hit[hit - p->want] = 1;
@@ -1039,7 +976,7 @@ static int find_targets(struct prepare *p, const char *base, const char *prev)
 {
     static const struct filter deps = { .only_names = dep_files, .types = T_FILE };
     struct str path = { 0 };
-    size_t i, j;
+    size_t i;
     int rc = 0;
 
     if (!p->ntouched)
@@ -1053,7 +990,7 @@ static int find_targets(struct prepare *p, const char *base, const char *prev)
             free(path.s);
             return helper_fail(p->cmd, "out of memory");
         }
-        if (!is_regular(path.s)) {
+        if (!helper_is_file(path.s)) {
             free(path.s);
             return 0;
         }
@@ -1080,14 +1017,7 @@ static int find_targets(struct prepare *p, const char *base, const char *prev)
             free(p->targets[--p->ntargets]);
         return 0;
     }
-    qsort(p->targets, p->ntargets, sizeof(*p->targets), str_ptr_cmp);
-    for (i = j = 0; i < p->ntargets; i++) {
-        if (j && !strcmp(p->targets[j - 1], p->targets[i]))
-            free(p->targets[i]);
-        else
-            p->targets[j++] = p->targets[i];
-    }
-    p->ntargets = j;
+    helper_sort_unique(p->targets, &p->ntargets);
     return 0;
 }
 
@@ -1135,7 +1065,7 @@ static int write_if_changed(const char *cmd, struct str *path, const void *buf, 
         if (same)
             return 0;
     }
-    if (make_parent(path->s) < 0)
+    if (helper_make_parent(path->s) < 0)
         return helper_fail(cmd, "%s: cannot create its folder: %s", path->s, strerror(errno));
     if (lp_write_file(path->s, buf, len, mode & 07777, &err) < 0)
         return helper_fail(cmd, "%s", err.msg);
@@ -1171,7 +1101,7 @@ static int sync_one(struct prepare *p, const char *base, const char *src, const 
         rc = helper_fail(p->cmd, "%s", err.msg);
         goto out;
     }
-    if (fix && is_source_name(f) && is_regular(bp.s)) {
+    if (fix && is_source_name(f) && helper_is_file(bp.s)) {
         if (lp_read_file(bp.s, &bbuf, &blen, &err) < 0) {
             rc = helper_fail(p->cmd, "%s", err.msg);
             goto out;
@@ -1236,7 +1166,7 @@ int cmd_prepare(int argc, char **argv)
     if (!base || !prev || !tree || !src || !list || !config)
         return usage(cmd, synopsis);
 
-    if (read_list(&p, list))
+    if (!(p.touched = helper_read_lines(cmd, list, &p.ntouched)))
         goto fail;
     for (i = 0; i < p.ntouched; i++)
         if (!safe_rel(p.touched[i])) {
