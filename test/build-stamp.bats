@@ -9,8 +9,9 @@ setup_file() {
     command -v create-diff-object >/dev/null || return 0
     B="$BATS_FILE_TMPDIR/base"
     sample_base "$B"
-    # Linked, unstamped payload objects for patch 01 (one function) and 08 (hooks).
-    for p in 01-fix-domctl-bounds 08-hooks; do
+    # Linked, unstamped payload objects for patches 01 (one function), 03 (a new helper)
+    # and 08 (hooks).
+    for p in 01-fix-domctl-bounds 03-new-helper 08-hooks; do
         rm -rf "$BATS_FILE_TMPDIR/tree"
         cp -a "$B" "$BATS_FILE_TMPDIR/tree"
         (cd "$BATS_FILE_TMPDIR/tree" && patch -s -p1 <"$LP_ROOT/samples/patches/$p.patch")
@@ -54,6 +55,16 @@ stamp() {
     readelf -SW out/p1.livepatch | grep -E '\.livepatch\.funcs +PROGBITS' | grep -qv 'WA'
     grep -q '"functions_patched": 1, "functions": \["do_domctl"\]' facts.json
     grep -q "\"size\": $(stat -c %s out/p1.livepatch)," facts.json
+}
+
+@test "stamp: the facts name patched functions and the new symbols apart" {
+    run stamp 03-new-helper helper --depends "$ID" --xen-depends "$ID" --facts facts.json
+    assert_success
+    run cat facts.json
+    assert_output --partial '"functions_patched": 1, "functions": ["do_domctl"], "new_symbols": ['
+    assert_output --regexp '"new_symbols": \[[^]]*"reject_domctl\.lp_[0-9a-f]{8}"'
+    assert_output --regexp '"new_symbols": \[[^]]*"domctl_rejected"'
+    refute_output --regexp '"new_symbols": \[[^]]*"do_domctl"'
 }
 
 @test "stamp: the hook macros' pointer symbols go, with the debug sections that name them" {

@@ -148,24 +148,31 @@ static int loader_check(const struct stamp *st, const unsigned char *buf, size_t
     struct lp_error e = { 0 };
     struct lpl_verdict v;
     struct lpi_image *img = NULL;
+    char *name = NULL;
     size_t i, n = 0;
     int rc = 0;
 
-    if (!loaded)
-        return helper_fail(CMD, "out of memory");
-    if (lpi_open(st->image, &img, &e)) {
+    if (!loaded || asprintf(&name, "%s.livepatch", st->name) < 0) {
         free(loaded);
-        return helper_fail(CMD, "%s", e.msg);
+        return helper_fail(CMD, "out of memory");
     }
-    for (i = 0; i < st->nr_chain && !rc; i++) {
-        unsigned char *pb;
-        size_t pl;
+    if (lpi_open(st->image, &img, &e))
+        rc = helper_fail(CMD, "%s", e.msg);
+    /* The chain in order, then this payload on top of it. */
+    for (i = 0; !rc && i <= st->nr_chain; i++) {
+        unsigned char *pb = NULL;
+        const unsigned char *b = buf;
+        size_t l = len;
 
-        if (lp_read_file(st->chain[i], &pb, &pl, &e)) {
-            rc = helper_fail(CMD, "%s", e.msg);
-            break;
+        if (i < st->nr_chain) {
+            if (lp_read_file(st->chain[i], &pb, &l, &e)) {
+                rc = helper_fail(CMD, "%s", e.msg);
+                break;
+            }
+            b = pb;
         }
-        if (lpl_check_stacked(pb, pl, st->chain[i], img, loaded, n, &loaded[n], &v)) {
+        if (lpl_check_stacked(b, l, i < st->nr_chain ? st->chain[i] : name, img, loaded, n,
+                              &loaded[n], &v)) {
             fprintf(stderr, "%s (%s)\n", v.err.msg, lpl_errno_name(v.errnum));
             rc = 3;
         } else {
@@ -173,24 +180,12 @@ static int loader_check(const struct stamp *st, const unsigned char *buf, size_t
         }
         free(pb);
     }
-    if (!rc) {
-        char *name;
-        if (asprintf(&name, "%s.livepatch", st->name) < 0) {
-            rc = helper_fail(CMD, "out of memory");
-        } else {
-            if (lpl_check_stacked(buf, len, name, img, loaded, n, &loaded[n], &v)) {
-                fprintf(stderr, "%s (%s)\n", v.err.msg, lpl_errno_name(v.errnum));
-                rc = 3;
-            } else {
-                n++;
-            }
-            free(name);
-        }
-    }
     for (i = 0; i < n; i++)
         lpl_payload_free(loaded[i]);
     free(loaded);
-    lpi_close(img);
+    free(name);
+    if (img)
+        lpi_close(img);
     return rc;
 }
 
@@ -201,49 +196,44 @@ static const char *func_name(const struct lpe_symbol *y)
     return strncmp(n, ".text.", 6) ? n : n + 6;
 }
 
-/* "size", "functions_patched", "functions" and "new_symbols" members for --json. */
+/* "size", "functions_patched", "functions" (sorted) and "new_symbols" members for --json. */
 static int write_facts(const struct stamp *st, const struct lpe_object *obj, size_t size)
 {
     const struct lpe_section *funcs = lpe_find_section(obj, LIVEPATCH_SEC_FUNCS);
-    const char **names = NULL;
-    size_t nr_names = 0, i, j;
+    size_t nr_relas = funcs && funcs->rela ? funcs->rela->nr_relas : 0, nr_names = 0, i;
+    const char **names = calloc(nr_relas + 1, sizeof(*names));
     bool first = true;
     FILE *f;
 
-    if (!st->facts)
-        return 0;
-    if (!(f = fopen(st->facts, "w")))
+    if (!names)
+        return helper_fail(CMD, "out of memory");
+    /* A patched function is the target of a new_addr field. */
+    for (i = 0; i < nr_relas; i++) {
+        const struct lpe_rela *r = &funcs->rela->relas[i];
+        if (r->offset % LIVEPATCH_FUNC_SIZE == offsetof(struct livepatch_func, new_addr))
+            names[nr_names++] = func_name(r->sym);
+    }
+    qsort(names, nr_names, sizeof(*names), helper_str_cmp);
+    if (!(f = fopen(st->facts, "w"))) {
+        free(names);
         return helper_fail(CMD, "cannot write %s: %s", st->facts, strerror(errno));
+    }
     fprintf(f, "\"size\": %zu, \"functions_patched\": %zu, \"functions\": [", size,
             funcs ? funcs->size / LIVEPATCH_FUNC_SIZE : 0);
-    if (funcs && funcs->rela) {
-        names = calloc(funcs->rela->nr_relas + 1, sizeof(*names));
-        for (i = 0; names && i < funcs->rela->nr_relas; i++) {
-            const struct lpe_rela *r = &funcs->rela->relas[i];
-            const char *n = func_name(r->sym);
-
-            if (r->offset % LIVEPATCH_FUNC_SIZE != offsetof(struct livepatch_func, new_addr))
-                continue;
-            for (j = 0; j < nr_names && strcmp(names[j], n); j++)
-                ;
-            if (j < nr_names)
-                continue;
-            names[nr_names++] = n;
-            fputs(first ? "" : ", ", f);
-            lp_json_str(f, n);
-            first = false;
-        }
+    for (i = 0; i < nr_names; i++) {
+        if (i && !strcmp(names[i - 1], names[i]))
+            continue;
+        fputs(first ? "" : ", ", f);
+        lp_json_str(f, names[i]);
+        first = false;
     }
     fputs("], \"new_symbols\": [", f);
     first = true;
     for (i = 1; i < obj->nr_symbols; i++) {
         const struct lpe_symbol *y = obj->symbols[i];
 
-        if (y->omit || !lpe_sym_is_defined(y) || (y->type != STT_FUNC && y->type != STT_OBJECT))
-            continue;
-        for (j = 0; j < nr_names && strcmp(names[j], y->name); j++)
-            ;
-        if (j < nr_names)
+        if (y->omit || !lpe_sym_is_defined(y) || (y->type != STT_FUNC && y->type != STT_OBJECT) ||
+            bsearch(&y->name, names, nr_names, sizeof(*names), helper_str_cmp))
             continue;
         fputs(first ? "" : ", ", f);
         lp_json_str(f, y->name);
@@ -357,20 +347,23 @@ int cmd_stamp(int argc, char **argv)
     if (rc)
         goto out;
     rc = 1;
-    if (lp_write_file(st.out, buf, len, 0644, &e))
-        goto fail;
+    /* Everything that can fail comes before the payload is published. */
     s = lpe_find_section(obj, LIVEPATCH_SEC_BUILD_ID);
-    if (!s || lpe_note_build_id(s->data, s->size, s->name, &id, &id_len, &e)) {
-        remove(st.out);
-        if (!s)
-            lp_error_set(&e, LP_ERR_INVALID, "%s: no %s: was it linked with --build-id?",
-                         st.in, LIVEPATCH_SEC_BUILD_ID);
+    if (!s) {
+        lp_error_set(&e, LP_ERR_INVALID, "%s: no %s: was it linked with --build-id?", st.in,
+                     LIVEPATCH_SEC_BUILD_ID);
         goto fail;
     }
+    if (lpe_note_build_id(s->data, s->size, s->name, &id, &id_len, &e))
+        goto fail;
     lp_hex(id, id_len, hex);
-    if (write_facts(&st, obj, len)) {
-        remove(st.out);
+    if (st.facts && write_facts(&st, obj, len))
         goto out;
+    /* The checked file itself becomes the payload (a copy only across file systems). */
+    if (rename(stamped, st.out) && (errno != EXDEV || lp_write_file(st.out, buf, len, 0644, &e))) {
+        if (!e.msg[0])
+            lp_error_set(&e, LP_ERR_IO, "cannot write %s: %s", st.out, strerror(errno));
+        goto fail;
     }
     printf("build-id %s\n", hex);
     rc = 0;
