@@ -40,7 +40,8 @@ static char *split_words(const char *s, char **v, int *n)
     return copy;
 }
 
-static int count_words(const char *s)
+/* At least the number of words of s: its characters that are not blanks. */
+static int max_words(const char *s)
 {
     int n = 0;
     for (; s && *s; s++)
@@ -137,7 +138,7 @@ int main(int argc, char **argv)
         else if (!strncmp(argv[i], "-o", 2) && argv[i][2])
             out = argv[i] + 2;
     }
-    v = calloc((size_t)(count_words(real) + count_words(flags) + argc + 2), sizeof(*v));
+    v = calloc((size_t)(max_words(real) + max_words(flags) + argc + 2), sizeof(*v));
     if (!v)
         return 127;
     words[0] = split_words(real, v, &n);

@@ -79,6 +79,16 @@ static void str_cut(struct str *p, size_t len)
         p->s[len] = '\0';
 }
 
+/* A folder path: "dir/" and "dir" name the same root; "/" stays "/". */
+static int str_set_root(struct str *p, const char *s)
+{
+    if (str_set(p, s) < 0)
+        return -1;
+    while (p->len > 1 && p->s[p->len - 1] == '/')
+        str_cut(p, p->len - 1);
+    return 0;
+}
+
 /* --- which files -------------------------------------------------------------------- */
 
 enum { T_FILE = 1, T_LINK = 2, T_DIR = 4, T_OTHER = 8 };
@@ -322,11 +332,8 @@ static int walk_tree(const char *cmd, const char *root, const struct filter *f, 
     struct walk w = { .cmd = cmd, .flt = f, .visit = visit, .ctx = ctx };
     int rc;
 
-    if (str_set(&w.path, root) < 0)
+    if (str_set_root(&w.path, root) < 0)
         return helper_fail(cmd, "out of memory");
-    /* "dir/" and "dir" name the same root; keep "/" itself. */
-    while (w.path.len > 1 && w.path.s[w.path.len - 1] == '/')
-        str_cut(&w.path, w.path.len - 1);
     w.root_len = w.path.len;
     rc = walk_dir(&w);
     free(w.path.s);
@@ -602,10 +609,8 @@ static int copy_tree(const char *cmd, const char *src, const char *dst, const st
     struct copier c = { .cmd = cmd, .clone = clone, .use_cfr = 1 };
     int rc;
 
-    if (str_set(&c.dst, dst) < 0)
+    if (str_set_root(&c.dst, dst) < 0)
         return helper_fail(cmd, "out of memory");
-    while (c.dst.len > 1 && c.dst.s[c.dst.len - 1] == '/')
-        str_cut(&c.dst, c.dst.len - 1);
     c.dst_root_len = c.dst.len;
     if (helper_make_dirs(c.dst.s) < 0) {
         rc = helper_fail(cmd, "%s: cannot create folder: %s", dst, strerror(errno));
