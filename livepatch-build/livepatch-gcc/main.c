@@ -78,26 +78,51 @@ static void normalise(char *p)
     *out = '\0';
 }
 
-/* Record `out` (as the compiler was told it) in LIVEPATCH_CAPTURE, if it is a real
- * translation unit's object inside LIVEPATCH_TREE. */
+/*
+ * The object a compile's output becomes: "DIR/NAME.o" itself, or "DIR/NAME.o" for
+ * Xen's intermediate "DIR/.NAME.o.tmp" (with CONFIG_ENFORCE_UNIQUE_SYMBOLS the
+ * compiler writes that file and `objcopy --redefine-sym` then makes NAME.o from it,
+ * renaming the STT_FILE symbol to the source's path).  NULL for anything else.
+ */
+static char *object_of(const char *out)
+{
+    const char *slash = strrchr(out, '/'), *base = slash ? slash + 1 : out;
+    size_t len = strlen(out), dir = (size_t)(base - out), bl = strlen(base);
+    char *obj;
+
+    if (len >= 2 && !strcmp(out + len - 2, ".o"))
+        return strdup(out);
+    /* ".NAME.o.tmp": at least one character of NAME. */
+    if (bl > 7 && base[0] == '.' && !strcmp(base + bl - 6, ".o.tmp") &&
+        asprintf(&obj, "%.*s%.*s", (int)dir, out, (int)(bl - 5), base + 1) > 0)
+        return obj;
+    return NULL;
+}
+
+/* Record the object `out` gives (as the compiler was told it) in LIVEPATCH_CAPTURE,
+ * if it is a real translation unit's object inside LIVEPATCH_TREE. */
 static void record(const char *out)
 {
     const char *capture = getenv("LIVEPATCH_CAPTURE"), *tree = getenv("LIVEPATCH_TREE");
-    const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
-    size_t len = strlen(out), tl;
-    char *abs, cwd[PATH_MAX];
+    const char *base;
+    size_t tl;
+    char *abs, *obj, cwd[PATH_MAX];
     int fd;
 
-    if (!capture || !*capture || !tree || !*tree || len < 2 || strcmp(out + len - 2, ".o"))
+    if (!capture || !*capture || !tree || !*tree || !(obj = object_of(out)))
         return;
+    base = strrchr(obj, '/') ? strrchr(obj, '/') + 1 : obj;
     /* Link products every build regenerates are never changes. */
     if (!strcmp(base, "built_in.o") || !strcmp(base, "prelink.o") ||
-        (strlen(base) > 6 && !strcmp(base + strlen(base) - 6, ".tmp.o")))
+        (strlen(base) > 6 && !strcmp(base + strlen(base) - 6, ".tmp.o"))) {
+        free(obj);
         return;
-    if (out[0] == '/')
-        abs = strdup(out);
-    else if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, out) < 0)
+    }
+    if (obj[0] == '/')
+        abs = strdup(obj);
+    else if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, obj) < 0)
         abs = NULL;
+    free(obj);
     if (!abs)
         return;
     normalise(abs);
