@@ -154,7 +154,9 @@ static const char *const xen_image[] = { "xen/xen", NULL };
 static const char *const not_kept[] = {
     "*.o", "*.a", "xen-syms*", "xen.gz", "xen.efi", "*.map", NULL,
 };
-static const char *const dep_files[] = { "*.d", NULL };
+/* Make's dependency files (-MMD), and Xen's: Kbuild's fixdep turns each object's .d into
+ * the ".NAME.o.cmd" beside it, which records the command, the source and the headers. */
+static const char *const dep_files[] = { "*.d", ".*.cmd", NULL };
 
 /* --- the walker ------------------------------------------------------------------- */
 
@@ -873,7 +875,7 @@ struct prepare {
     char **touched;      /* sorted, unique */
     size_t ntouched;
     const char **want;   /* touched paths without "xen/", sorted */
-    unsigned char *hit;  /* per entry of want */
+    unsigned char *hit;  /* per entry of want: some object depends on it */
     char **targets;
     size_t ntargets, cap;
 };
@@ -914,6 +916,71 @@ static int add_target(struct prepare *p, const char *t)
     return 0;
 }
 
+/* The object target depends on the touched file tok: remember both (once per target). */
+static int deps_hit(struct prepare *p, const char *target, const char *tok, int *added)
+{
+    const char **hit = bsearch(&tok, p->want, p->ntouched, sizeof(*p->want), helper_str_cmp);
+
+    if (!hit)
+        return 0;
+    p->hit[hit - p->want] = 1;
+    if (!*added && add_target(p, target) < 0)
+        return helper_fail(p->cmd, "out of memory");
+    *added = 1;
+    return 0;
+}
+
+/*
+ * One Xen ".NAME.o.cmd" file (fixdep's output), read line by line:
+ *   source_T := SRC
+ *   deps_T := \
+ *     include/xen/config.h \
+ *       $(wildcard include/config/foo.h) \
+ * T (relative to xen/, as make -C xen names it) depends on SRC and on every listed file;
+ * the $(wildcard ...) entries stand for configuration options, never for sources.
+ */
+static int cmd_file_visit(struct prepare *p, char *s, char *end)
+{
+    char *target = NULL;
+    int in_deps = 0, added = 0, rc = 0;
+
+    while (s < end && !rc) {
+        char *line = s, *nl = memchr(s, '\n', (size_t)(end - s)), *tok, *save = NULL;
+        int more;
+
+        if (!nl)
+            nl = end;
+        *nl = '\0';
+        s = nl + 1;
+        if (!in_deps) {
+            char *eq;
+            int is_deps = !strncmp(line, "deps_", 5);
+
+            if (!is_deps && strncmp(line, "source_", 7))
+                continue;
+            if (!(eq = strstr(line, " := ")))
+                continue;
+            *eq = '\0';
+            target = line + (is_deps ? 5 : 7);
+            if (!has_suffix(target, ".o"))
+                return 0;
+            line = eq + 4;
+            in_deps = is_deps;
+        }
+        more = nl > line && nl[-1] == '\\';
+        for (tok = strtok_r(line, " \t", &save); tok && !rc; tok = strtok_r(NULL, " \t", &save)) {
+            size_t n = strlen(tok);
+
+            if (!strcmp(tok, "\\") || tok[0] == '$' || tok[n - 1] == ')')
+                continue;
+            rc = deps_hit(p, target, tok, &added);
+        }
+        if (in_deps && !more)
+            break;
+    }
+    return rc;
+}
+
 /*
  * One dependency file, read as make writes them: tokens separated by blanks,
  * "\" continuations skipped, the first token ending in ':' names the target (the
@@ -942,6 +1009,11 @@ static int deps_visit(struct walk *w, int type, int post)
     buf[len] = '\0';
     s = (char *)buf;
     end = s + len;
+    if (has_suffix(w->path.s, ".cmd")) {
+        rc = cmd_file_visit(p, s, end);
+        free(buf);
+        return rc;
+    }
     while (s < end && !rc) {
         char *tok;
         size_t n;
@@ -961,15 +1033,7 @@ static int deps_visit(struct walk *w, int type, int post)
             target = tok;
             is_obj = has_suffix(target, ".o");
         } else if (is_obj) {
-            const char **hit = bsearch(&tok, p->want, p->ntouched, sizeof(*p->want),
-                                       helper_str_cmp);
-
-            if (hit) {
-                p->hit[hit - p->want] = 1;
-                if (!added && add_target(p, target) < 0)
-                    rc = helper_fail(p->cmd, "out of memory");
-                added = 1;
-            }
+            rc = deps_hit(p, target, tok, &added);
         }
     }
     free(buf);
@@ -1014,14 +1078,15 @@ static int find_targets(struct prepare *p, const char *base, const char *prev)
     free(path.s);
     if (rc)
         return rc;
-    for (i = 0; i < p->ntouched; i++)
+    /*
+     * A touched file that no object depends on is not part of this build (another
+     * architecture's source, a header nothing includes in this configuration): it
+     * cannot change an object, so it does not call for a full build either.
+     */
+    for (i = 0; p->ntargets && i < p->ntouched; i++)
         if (!p->hit[i])
-            break;
-    if (i < p->ntouched) {
-        while (p->ntargets)
-            free(p->targets[--p->ntargets]);
-        return 0;
-    }
+            fprintf(stderr, "livepatch-build: %s: no object of this build depends on it\n",
+                    p->touched[i]);
     helper_sort_unique(p->targets, &p->ntargets);
     return 0;
 }
