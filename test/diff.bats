@@ -371,3 +371,97 @@ load test_helper
     run readelf -sW out.o
     assert_line --regexp '.*UND common/clones\.c#mix\.constprop\.0$'
 }
+
+@test "PC-relative references with an immediate after the field reach the right static" {
+    diff_case pcrel
+    # What the compiler made: the addends are -5 and -8, not -4, and pair_a sits at +4.
+    run bash -c "readelf -rW patched.o | sed -n '/rela.text.poll_flag/,/^\$/p'"
+    assert_output --regexp 'R_X86_64_PC32 +0+ \.bss\.flag - 5'
+    assert_output --regexp 'R_X86_64_PC32 +0+ \.bss\.counter - 8'
+    assert_output --regexp 'R_X86_64_PC32 +0+ \.data\.pair - 4'
+    run readelf -sW patched.o
+    assert_line --regexp '.* 0+4 +4 OBJECT +LOCAL +DEFAULT +[0-9]+ pair_a$'
+    run create-diff-object orig.o patched.o image out.o
+    assert_success
+    run payload-funcs out.o
+    assert_line --regexp '^poll_flag '
+    [ "${#lines[@]}" -eq 1 ]
+    # The payload names the variables the instructions use, with the addends unchanged.
+    run bash -c "readelf -rW out.o | sed -n '/rela.text.poll_flag/,/^\$/p'"
+    assert_output --regexp 'R_X86_64_PC32 .* common/pcrel\.c#flag - 5'
+    assert_output --regexp 'R_X86_64_PC32 .* common/pcrel\.c#counter - 8'
+    assert_output --regexp 'R_X86_64_PC32 .* common/pcrel\.c#pair_a - 8'
+    refute_output --partial 'pair_b'
+    # And the image has every one of them, so the linked payload loads.
+    link_payload p.o image "" pcrel out.o
+    run livepatch-tool check --image image p.o
+    assert_success
+}
+
+@test "a PC-relative field in data means S + A: the string after its target is not its target" {
+    diff_case pcrel-data
+    run bash -c "readelf -rW patched.o | sed -n '/rela.rodata.msg_offsets/,/^\$/p'"
+    assert_output --regexp 'R_X86_64_PC32 +0+ \.Lmsg_abc \+ 0'
+    run create-diff-object orig.o patched.o image out.o
+    assert_success
+    run payload-funcs out.o
+    assert_line --regexp '^poll '
+    [ "${#lines[@]}" -eq 1 ]
+    # The string the table does point at changes: now the table changed, and the
+    # refusal says which string.
+    sed 's/Lmsg_abc: .asciz \\"abc\\"/Lmsg_abc: .asciz \\"abd\\"/' \
+        "$LP_ROOT/test/data/diff/pcrel-data/patched.c" > common/pcrel-data.c
+    grep -q '"abd' common/pcrel-data.c
+    cc_hv patched.o common/pcrel-data.c common/pcrel-data.c
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial 'data object msg_offsets (.rodata.msg_offsets)'
+    assert_output --partial 'string referenced at +0x0 differs: "abc" -> "abd"'
+}
+
+@test "an object built init-only (Xen's foo.init.o) that changed is no change, and says why" {
+    diff_case init-object
+    for o in orig.o patched.o; do
+        objcopy --rename-section .rodata.str1.1=.init.rodata.str1.1 "$o"
+    done
+    link_image image orig.o main.o
+    # What makes it init-only: no function outside .init.text, none in a .text.<fn>.
+    run readelf -sW patched.o
+    assert_line --regexp '.* FUNC +GLOBAL +HIDDEN +[0-9]+ parse_options$'
+    run bash -c "readelf -SW patched.o | grep -E ' \\.(text|data|rodata)\\.' || true"
+    assert_output ""
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 3
+    assert_output --partial "only init code changed"
+    assert_output --partial "parse_options"
+    refute_output --partial "-ffunction-sections"
+    [ ! -e out.o ]
+    # An ordinary object without -ffunction-sections is still refused.
+    gcc -O2 -fpic -c "$LP_ROOT/test/data/diff/basic/orig.c" -o plain.o
+    run create-diff-object plain.o plain.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial "without -ffunction-sections"
+}
+
+@test "a refused data change says what differs: the bytes and where, the size, or a pointer" {
+    diff_case data-change
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial "data object limits (.data.limits) in patched.o changed: initial value differs at +0xc: 04 00 00 00 -> 05 00 00 00"
+    refute_output --partial "initial value or size"
+    sed 's/int limits\[4\] = { 1, 2, 3, 5 };/int limits[5] = { 1, 2, 3, 4, 5 };/' \
+        "$LP_ROOT/test/data/diff/data-change/patched.c" > common/data-change.c
+    cc_hv patched.o common/data-change.c common/data-change.c
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial "data object limits (.data.limits) in patched.o changed: its size differs: 16 -> 20 bytes"
+    # Same bytes, another pointer: the relocation in the data says what changed.
+    printf 'int a, b, c;\nint *ptrs[2] = { &a, &b };\nint __attribute__((noinline)) get(int i) { return *ptrs[i & 1]; }\n' > common/ptrs.c
+    cc_hv orig.o common/ptrs.c common/ptrs.c
+    sed -i 's/&b }/\&c }/' common/ptrs.c
+    cc_hv patched.o common/ptrs.c common/ptrs.c
+    link_image image orig.o main.o
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial "data object ptrs (.data.rel.local.ptrs) in patched.o changed: pointer (relocation) at +0x8 differs: b -> c"
+}

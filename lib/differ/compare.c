@@ -40,12 +40,6 @@ static bool is_strings(const struct lpe_section *s)
     return (s->sh.sh_flags & SHF_MERGE) && (s->sh.sh_flags & SHF_STRINGS);
 }
 
-/* Offset a relocation really points at: PC-relative ones carry -4 for the field. */
-static int64_t target_offset(const struct lpe_rela *r)
-{
-    return r->addend + (diff_is_pc_relative(r->type) ? 4 : 0);
-}
-
 static uint64_t string_key(uint64_t h, const struct lpe_section *s, int64_t off)
 {
     size_t len;
@@ -69,34 +63,31 @@ static uint64_t symbol_key(struct diff *d, uint64_t h, struct lpe_symbol *s)
     return mix_str(h, ds->norm);
 }
 
-/* What a relocation points at, independent of layout. */
-static uint64_t rela_key(struct diff *d, uint64_t h, const struct lpe_rela *r)
+/* What a relocation of section sec points at, independent of layout. */
+static uint64_t rela_key(struct diff *d, uint64_t h, const struct lpe_section *sec,
+                         const struct lpe_rela *r)
 {
-    struct lpe_symbol *s = r->sym;
+    struct diff_target t;
 
     h = mix_u64(h, r->type);
-    if ((s->type == STT_SECTION || s->type == STT_NOTYPE) && s->sec) {
-        /* Labels such as .LC0 are places in their section, like section symbols. */
-        int64_t base = s->type == STT_SECTION ? 0 : (int64_t)s->sym.st_value;
-        int64_t t = base + target_offset(r);
-        struct lpe_symbol *c;
+    diff_resolve(d, sec, r, &t);
+    if (t.via_section) {
+        const struct lpe_section *x = t.sec;
 
-        if (is_strings(s->sec))
-            return string_key(h, s->sec, t);
+        if (is_strings(x))
+            return string_key(h, x, t.off);
         /* .rodata.cst16 and friends: mergeable constants, compared by the one they hold. */
-        if ((s->sec->sh.sh_flags & SHF_MERGE) && s->sec->sh.sh_entsize && s->sec->data &&
-            t >= 0 && (uint64_t)t + s->sec->sh.sh_entsize <= s->sec->size)
-            return mix(mix_str(h, "constant"), s->sec->data + t, s->sec->sh.sh_entsize);
-        c = t >= 0 ? lpe_symbol_at(s->sec, (uint64_t)t) : NULL;
-        if (c && (c->type == STT_FUNC || c->type == STT_OBJECT))
-            return mix_u64(symbol_key(d, h, c),
-                           (uint64_t)(base + r->addend - (int64_t)c->sym.st_value));
-        h = mix_str(h, s->sec->name);
-        if (!(s->sec->sh.sh_flags & SHF_WRITE) && s->sec->data)
-            h = mix(h, s->sec->data, s->sec->size);
-        return mix_u64(h, (uint64_t)(base + r->addend));
+        if ((x->sh.sh_flags & SHF_MERGE) && x->sh.sh_entsize && x->data && t.off >= 0 &&
+            (uint64_t)t.off + x->sh.sh_entsize <= x->size)
+            return mix(mix_str(h, "constant"), x->data + t.off, x->sh.sh_entsize);
+        if (t.sym)
+            return mix_u64(symbol_key(d, h, t.sym), (uint64_t)t.addend);
+        h = mix_str(h, x->name);
+        if (!(x->sh.sh_flags & SHF_WRITE) && x->data)
+            h = mix(h, x->data, x->size);
+        return mix_u64(h, (uint64_t)t.addend);
     }
-    return mix_u64(symbol_key(d, h, s), (uint64_t)r->addend);
+    return mix_u64(symbol_key(d, h, t.sym), (uint64_t)t.addend);
 }
 
 /* Bytes of [start, start+size) of sec with every relocation field zeroed (caller frees). */
@@ -147,7 +138,7 @@ static uint64_t fingerprint(struct diff *d, struct dsym *ds)
     r = lpe_relas_in(s->sec, start, start + size, &n);
     for (i = 0; i < n; i++) {
         h = mix_u64(h, r[i].offset - start);
-        h = rela_key(d, h, &r[i]);
+        h = rela_key(d, h, s->sec, &r[i]);
     }
     ds->fp_busy = false;
     ds->fp_done = true;
@@ -164,10 +155,8 @@ static void mark_ignored(struct diff *d)
 
     if (s && s->rela)
         for (i = 0; i < s->rela->nr_relas; i++) {
-            struct lpe_symbol *f = s->rela->relas[i].sym;
-            if (f->type == STT_SECTION && f->sec)
-                f = lpe_symbol_at(f->sec, (uint64_t)s->rela->relas[i].addend);
-            if (f && f->type == STT_FUNC) {
+            struct lpe_symbol *f = diff_rela_target(d, s, &s->rela->relas[i]);
+            if (f->type == STT_FUNC) {
                 DS(f)->status = ST_SAME;
                 diff_note(d, LPD_IGNORED, f->name, "listed by LIVEPATCH_IGNORE_FUNCTION");
             }
@@ -175,15 +164,15 @@ static void mark_ignored(struct diff *d)
     s = lpe_find_section(d->patched, LIVEPATCH_SEC_IGNORE_SECS);
     if (s && s->rela)
         for (i = 0; i < s->rela->nr_relas; i++) {
-            const struct lpe_rela *r = &s->rela->relas[i];
-            const struct lpe_section *strs = r->sym->sec;
+            struct diff_target t;
             const char *name;
             struct lpe_section *ign;
 
-            if (!strs || !strs->data || r->addend < 0 || (uint64_t)r->addend >= strs->size)
+            diff_resolve(d, s, &s->rela->relas[i], &t);
+            if (!t.sec || !t.sec->data || t.off < 0 || (uint64_t)t.off >= t.sec->size)
                 continue;
-            name = (const char *)strs->data + r->addend;
-            if (!memchr(name, '\0', strs->size - (size_t)r->addend))
+            name = (const char *)t.sec->data + t.off;
+            if (!memchr(name, '\0', t.sec->size - (size_t)t.off))
                 continue;
             for (ign = lpe_find_section(d->patched, name); ign; ign = ign->next_same_name)
                 for (j = 1; j < d->patched->nr_symbols; j++)
@@ -204,66 +193,123 @@ static bool bookkeeping_section(const struct lpe_section *s)
            strncmp(s->name, ".discard.", 9) == 0;
 }
 
-/* Why two functions differ, in words (for the log, --explain and --json). */
+/* What a relocation points at, in words: "name+0x8", a string's contents, "section+0x10". */
+static void target_words(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r,
+                         char *buf, size_t size)
+{
+    struct diff_target t;
+    int64_t within;
+
+    diff_resolve(d, sec, r, &t);
+    if (t.sec && is_strings(t.sec) && t.sec->data && t.off >= 0 && (uint64_t)t.off < t.sec->size) {
+        snprintf(buf, size, "\"%.*s\"", (int)strnlen((const char *)t.sec->data + t.off,
+                                                      t.sec->size - (size_t)t.off < 80
+                                                          ? t.sec->size - (size_t)t.off : 80),
+                 (const char *)t.sec->data + t.off);
+        return;
+    }
+    if (!t.sym) {
+        snprintf(buf, size, "%s%+lld", t.sec->name, (long long)t.off);
+        return;
+    }
+    /* The place meant, relative to the symbol (an addend's instruction bias is not part of it). */
+    within = t.sym->sec ? t.off - (int64_t)t.sym->sym.st_value : t.addend + diff_pc_bias(d, sec, r);
+    if (within)
+        snprintf(buf, size, "%s%+lld", t.sym->name, (long long)within);
+    else
+        snprintf(buf, size, "%s", t.sym->name);
+}
+
+/* Up to 8 bytes of buf from off, in hex ("04 00 00 00"). */
+static void hex_bytes(const unsigned char *b, uint64_t off, uint64_t size, char *out, size_t n)
+{
+    uint64_t i;
+    size_t len = 0;
+
+    out[0] = '\0';
+    for (i = off; i < size && i < off + 8 && len + 4 < n; i++)
+        len += (size_t)snprintf(out + len, n - len, "%s%02x", i == off ? "" : " ", b[i]);
+    if (i < size && len + 4 < n)
+        snprintf(out + len, n - len, " ...");
+}
+
+/* Why two functions or two data objects differ, in words (for the log, --explain, --json
+ * and refusals). */
 static void describe(struct diff *d, const struct lpe_symbol *o, const struct lpe_symbol *p,
                      char *buf, size_t size)
 {
     uint64_t os = o->sym.st_size, ps = p->sym.st_size, i, n;
     unsigned char *ob = diff_masked_bytes(o->sec, o->sym.st_value, os);
     unsigned char *pb = diff_masked_bytes(p->sec, p->sym.st_value, ps);
+    bool code = p->type == STT_FUNC;
     struct lpe_rela *orr, *prr;
     size_t on, pn, k;
 
     n = os < ps ? os : ps;
     for (i = 0; ob && pb && i < n && ob[i] == pb[i]; i++)
         ;
-    free(ob);
-    free(pb);
-    if (i < n || os != ps) {
+    if (code && (i < n || os != ps)) {
         snprintf(buf, size, "code differs from +0x%llx (size %llu -> %llu)",
                  (unsigned long long)i, (unsigned long long)os, (unsigned long long)ps);
-        return;
+        goto out;
+    }
+    if (!code && os != ps) {
+        snprintf(buf, size, "its size differs: %llu -> %llu bytes", (unsigned long long)os,
+                 (unsigned long long)ps);
+        goto out;
+    }
+    if (!code && i < n) {
+        char a[40], b[40];
+
+        hex_bytes(ob, i, n, a, sizeof(a));
+        hex_bytes(pb, i, n, b, sizeof(b));
+        snprintf(buf, size, "initial value differs at +0x%llx: %s -> %s%s",
+                 (unsigned long long)i, a, b,
+                 p->sec->sh.sh_type == SHT_NOBITS || o->sec->sh.sh_type == SHT_NOBITS
+                     ? " (all zero in .bss)" : "");
+        goto out;
     }
     orr = lpe_relas_in(o->sec, o->sym.st_value, o->sym.st_value + os, &on);
     prr = lpe_relas_in(p->sec, p->sym.st_value, p->sym.st_value + ps, &pn);
     for (k = 0; k < on && k < pn; k++) {
         const struct lpe_rela *a = &orr[k], *b = &prr[k];
+        char ta[128], tb[128];
 
-        if (rela_key(d, 0, a) == rela_key(d, 0, b) &&
+        if (rela_key(d, 0, o->sec, a) == rela_key(d, 0, p->sec, b) &&
             a->offset - o->sym.st_value == b->offset - p->sym.st_value)
             continue;
-        if (a->sym->sec && b->sym->sec && is_strings(a->sym->sec) && is_strings(b->sym->sec)) {
-            int64_t ta = target_offset(a) + (a->sym->type == STT_SECTION ? 0 : (int64_t)a->sym->sym.st_value);
-            int64_t tb = target_offset(b) + (b->sym->type == STT_SECTION ? 0 : (int64_t)b->sym->sym.st_value);
-            const char *sa = ta >= 0 && (uint64_t)ta < a->sym->sec->size
-                                 ? (const char *)a->sym->sec->data + ta : "?";
-            const char *sb = tb >= 0 && (uint64_t)tb < b->sym->sec->size
-                                 ? (const char *)b->sym->sec->data + tb : "?";
-            snprintf(buf, size, "string referenced at +0x%llx differs: \"%.80s\" -> \"%.80s\"",
-                     (unsigned long long)(b->offset - p->sym.st_value), sa, sb);
-            return;
-        }
-        snprintf(buf, size, "relocation target at +0x%llx differs: %s%+lld -> %s%+lld",
-                 (unsigned long long)(b->offset - p->sym.st_value),
-                 a->sym->name[0] ? a->sym->name : (a->sym->sec ? a->sym->sec->name : "?"),
-                 (long long)a->addend,
-                 b->sym->name[0] ? b->sym->name : (b->sym->sec ? b->sym->sec->name : "?"),
-                 (long long)b->addend);
-        return;
+        target_words(d, o->sec, a, ta, sizeof(ta));
+        target_words(d, p->sec, b, tb, sizeof(tb));
+        if (ta[0] == '"' && tb[0] == '"')
+            snprintf(buf, size, "string referenced at +0x%llx differs: %s -> %s",
+                     (unsigned long long)(b->offset - p->sym.st_value), ta, tb);
+        else if (strcmp(ta, tb) != 0 || a->offset - o->sym.st_value != b->offset - p->sym.st_value)
+            snprintf(buf, size, "%s at +0x%llx differs: %s -> %s",
+                     code ? "relocation target" : "pointer (relocation)",
+                     (unsigned long long)(b->offset - p->sym.st_value), ta, tb);
+        else
+            snprintf(buf, size, "what %s at +0x%llx points at differs (%s, a constant or "
+                                "split-out piece)",
+                     code ? "the relocation" : "the pointer",
+                     (unsigned long long)(b->offset - p->sym.st_value), tb);
+        goto out;
     }
     if (on != pn)
         snprintf(buf, size, "number of relocations differs (%zu -> %zu)", on, pn);
     else
         snprintf(buf, size, "a referenced constant or split-out piece differs");
+out:
+    free(ob);
+    free(pb);
 }
 
-static bool references(const struct lpe_symbol *f, const struct lpe_symbol *target)
+static bool references(struct diff *d, const struct lpe_symbol *f, const struct lpe_symbol *target)
 {
     size_t n, i;
     struct lpe_rela *r = lpe_relas_in(f->sec, f->sym.st_value, f->sym.st_value + f->sym.st_size,
                                       &n);
     for (i = 0; i < n; i++)
-        if (diff_rela_target(&r[i], true) == target)
+        if (diff_rela_target(d, f->sec, &r[i]) == target)
             return true;
     return false;
 }
@@ -278,16 +324,16 @@ static void report_static_use(struct diff *d, const struct dsym *p)
 
     r = lpe_relas_in(f->sec, f->sym.st_value, f->sym.st_value + f->sym.st_size, &n);
     for (i = 0; i < n; i++) {
-        const struct dsym *st = DS(diff_rela_target(&r[i], true));
-        if (st->compiler_made && st->twin && !references(o, st->twin))
+        const struct dsym *st = DS(diff_rela_target(d, f->sec, &r[i]));
+        if (st->compiler_made && st->twin && !references(d, o, st->twin))
             diff_log(d, "%s gains a reference to the existing static %s", f->name,
                      st->twin->name);
     }
     r = lpe_relas_in(o->sec, o->sym.st_value, o->sym.st_value + o->sym.st_size, &n);
     for (i = 0; i < n; i++) {
-        const struct lpe_symbol *t = diff_rela_target(&r[i], true);
+        const struct lpe_symbol *t = diff_rela_target(d, o->sec, &r[i]);
         const struct dsym *st = DS(t);
-        if (st->compiler_made && (!st->twin || !references(f, st->twin)))
+        if (st->compiler_made && (!st->twin || !references(d, f, st->twin)))
             diff_log(d, "%s no longer references the static %s", f->name, t->name);
     }
 }
@@ -377,11 +423,11 @@ int diff_compare(struct diff *d)
         }
         if (p->compiler_made && !(s->sec->sh.sh_flags & SHF_WRITE))
             continue; /* a constant the compiler made: compared by content where used */
+        describe(d, p->twin, s, why, sizeof(why));
         d->refused = true;
         diff_note(d, LPD_REFUSED, s->name,
-                  "data object %s in %s changed (initial value or size: %llu -> %llu bytes): "
-                  "a payload cannot change existing data", s->name, d->patched->path,
-                  (unsigned long long)p->twin->sym.st_size, (unsigned long long)s->sym.st_size);
+                  "data object %s (%s) in %s changed: %s; a payload cannot change existing "
+                  "data", s->name, s->sec->name, d->patched->path, why);
     }
     return 0;
 }

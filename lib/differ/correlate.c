@@ -136,11 +136,11 @@ static void correlate_statics(struct diff *d)
         orr = lpe_relas_in(os, pf->twin->sym.st_value,
                            pf->twin->sym.st_value + pf->twin->sym.st_size, &nor);
         for (j = 0; j < npr; j++) {
-            struct dsym *ps_static = DS(diff_rela_target(&pr[j], true));
+            struct dsym *ps_static = DS(diff_rela_target(d, ps, &pr[j]));
             if (!ps_static->compiler_made || ps_static->twin)
                 continue;
             for (k = 0; k < nor; k++) {
-                struct dsym *os_static = DS(diff_rela_target(&orr[k], true));
+                struct dsym *os_static = DS(diff_rela_target(d, os, &orr[k]));
                 if (os_static->compiler_made && !os_static->twin &&
                     strcmp(os_static->norm, ps_static->norm) == 0) {
                     pair(ps_static, os_static);

@@ -10,29 +10,21 @@
 
 #include "differ_internal.h"
 
-/* The output symbol and addend for a debug relocation, or NULL to drop it. */
-static struct lpe_symbol *debug_target(const struct lpe_rela *r, int64_t *addend)
+/* The output symbol and addend for a debug relocation of sec, or NULL to drop it. */
+static struct lpe_symbol *debug_target(struct diff *d, const struct lpe_section *sec,
+                                       const struct lpe_rela *r, int64_t *addend)
 {
-    struct lpe_symbol *s = r->sym;
-    struct lpe_symbol *c;
+    struct diff_target t;
 
-    *addend = r->addend;
-    if (!s->sec)
+    diff_resolve(d, sec, r, &t);
+    *addend = t.addend;
+    if (!t.sec)
         return NULL;
-    if (s->type == STT_SECTION || s->type == STT_NOTYPE) {
-        int64_t t = r->addend + (s->type == STT_SECTION ? 0 : (int64_t)s->sym.st_value);
-
-        if (DSEC(s->sec)->out) {
-            *addend = t;
-            return DSEC(s->sec)->out->secsym;
-        }
-        c = t >= 0 ? lpe_symbol_at(s->sec, (uint64_t)t) : NULL;
-        if (!c || !DS(c)->out)
-            return NULL;
-        *addend = t - (int64_t)c->sym.st_value;
-        return DS(c)->out;
+    if (t.via_section && DSEC(t.sec)->out) {
+        *addend = t.sec_addend;
+        return DSEC(t.sec)->out->secsym;
     }
-    return DS(s)->out;
+    return t.sym ? DS(t.sym)->out : NULL;
 }
 
 int diff_debug(struct diff *d)
@@ -55,7 +47,7 @@ int diff_debug(struct diff *d)
         for (j = 0; j < s->rela->nr_relas; j++) {
             const struct lpe_rela *r = &s->rela->relas[j];
             int64_t addend;
-            struct lpe_symbol *t = debug_target(r, &addend);
+            struct lpe_symbol *t = debug_target(d, s, r, &addend);
 
             if (!t) {
                 dropped++;

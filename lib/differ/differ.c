@@ -20,14 +20,19 @@ static const char *producer(const struct lpe_object *o)
     return (const char *)s->data + (s->data[0] == '\0');
 }
 
-/* Was this object built with -ffunction-sections? (some function has its own .text.<fn>) */
+/*
+ * Was this object built with -ffunction-sections?  (Some function has its own
+ * .text.<fn>.)  Init code does not count: it is never patched, and Xen builds
+ * foo.init.o with -DINIT_SECTIONS_ONLY, which puts every function in the one
+ * .init.text, so an object with nothing but init code has nothing to tell apart.
+ */
 static bool split_sections(const struct lpe_object *o)
 {
     size_t i, funcs = 0;
 
     for (i = 1; i < o->nr_symbols; i++) {
         const struct lpe_symbol *s = o->symbols[i];
-        if (s->type != STT_FUNC || !s->sec)
+        if (s->type != STT_FUNC || !s->sec || diff_is_init_section(s->sec->name))
             continue;
         funcs++;
         if (strncmp(s->sec->name, ".text.", 6) == 0)
@@ -111,6 +116,12 @@ static void free_diff(struct diff *d)
 {
     size_t i;
 
+    if (d->osecs)
+        for (i = 1; i < d->orig->nr_sections; i++)
+            free(d->osecs[i].pc_bias);
+    if (d->psecs)
+        for (i = 1; i < d->patched->nr_sections; i++)
+            free(d->psecs[i].pc_bias);
     if (d->osyms)
         for (i = 1; i < d->orig->nr_symbols; i++)
             free(d->osyms[i].norm);

@@ -4,6 +4,7 @@
  * Each symbol of both objects gets a struct dsym in sym->priv, each section a
  * struct dsec in sec->priv; the passes fill them in order:
  *   correlate.c  twin (the same symbol on the other side) by normalised name
+ *   (target.c    what a relocation points at: used by every pass below)
  *   compare.c    fingerprint and status (same, changed, new)
  *   include.c    what the payload carries, and how each reference is expressed
  *   special.c    the entries of .bug_frames/.ex_table/.altinstructions/... to keep
@@ -41,6 +42,10 @@ struct dsym {
 struct dsec {
     struct lpe_section *sec;
     struct lpe_section *out;      /* its copy, when carried whole (strings, hooks, fixups) */
+    /* target.c: for each relocation of an executable section, end of its instruction
+     * minus the field's offset (PC-relative ones only), decoded on first use. */
+    signed char *pc_bias;
+    bool pc_bias_done;
 };
 
 struct diff {
@@ -52,9 +57,9 @@ struct diff {
     struct dsym *osyms, *psyms;   /* arrays parallel to the objects' symbol arrays */
     struct dsec *osecs, *psecs;
     struct lp_hash *undef_out;    /* name -> undefined symbol in the output */
-    char suffix[16];
+    char suffix[16];              /* ".lp_xxxxxxxx" appended to renamed new locals */
     const char *image_path;
-    size_t dwarf_sizes[3];        /* bug_frame, exception_table_entry, alt_instr */              /* ".lp_xxxxxxxx" appended to renamed new locals */
+    size_t dwarf_sizes[3];        /* bug_frame, exception_table_entry, alt_instr */
     size_t nr_changed, nr_init_changed;
     bool refused;
     /* Expectations declared with LIVEPATCH_EXPECT, by patched function. */
@@ -82,9 +87,34 @@ bool diff_is_debug_section(const struct lpe_section *s);
 bool diff_is_pc_relative(uint32_t type);
 unsigned diff_reloc_width(uint32_t type);
 const char *diff_reloc_name(uint32_t type);
-/* The function or object a relocation points at, seen through section symbols and
- * labels (from_code: the field is in an instruction, so PC-relative addends carry -4). */
-struct lpe_symbol *diff_rela_target(const struct lpe_rela *r, bool from_code);
+
+/*
+ * target.c: what a relocation of section `sec` points at.  The one place that knows
+ * how a relocation's symbol, addend and type make a target:
+ *   absolute types, and PC-relative ones in data:  S + A
+ *   PC-relative in an instruction:                 S + A + (end of instruction - P)
+ * (end - P is decoded from the instruction: 4 for a call, 5 for `cmpb $0, x(%rip)`,
+ * 8 for `movl $imm32, x(%rip)`), and through section symbols and labels finds the
+ * function or object covering the target.
+ */
+struct diff_target {
+    /* The function or object referred to: the relocation's own symbol when it names one
+     * (externs, named symbols), else the one covering the target; NULL for a place that
+     * no function or object covers. */
+    struct lpe_symbol *sym;
+    struct lpe_section *sec;      /* where the target is (NULL: undefined, absolute, common) */
+    int64_t off;                  /* the target's offset in sec: the byte meant */
+    int64_t sec_addend;           /* S + A as an addend against the start of sec */
+    int64_t addend;               /* S + A as an addend against sym (against sec when sym is NULL) */
+    bool via_section;             /* reached through a section symbol or label */
+};
+void diff_resolve(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r,
+                  struct diff_target *t);
+/* The function or object a relocation points at; its own symbol when none covers the target. */
+struct lpe_symbol *diff_rela_target(struct diff *d, const struct lpe_section *sec,
+                                    const struct lpe_rela *r);
+/* end of instruction - P for a PC-relative relocation in code, else 0. */
+int64_t diff_pc_bias(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r);
 
 /* compare.c: bytes of [start, start+size) with relocation fields zeroed (caller frees). */
 unsigned char *diff_masked_bytes(const struct lpe_section *sec, uint64_t start, uint64_t size);
@@ -106,8 +136,9 @@ int diff_special(struct diff *d);
 int diff_debug(struct diff *d);
 int diff_emit(struct diff *d, const char *out);
 
-/* include.c, used by special.c: express a relocation of the patched object in the output. */
-int diff_map_rela(struct diff *d, const struct lpe_rela *r, bool from_code,
+/* include.c, used by special.c: express a relocation of section sec of the patched object
+ * in the output. */
+int diff_map_rela(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r,
                   struct lpe_symbol **sym, int64_t *addend, const char *user);
 /* include.c: carry a whole section (strings, hooks, fixup code) into the output. */
 struct lpe_section *diff_carry_section(struct diff *d, struct lpe_section *src);

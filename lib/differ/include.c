@@ -88,8 +88,7 @@ static int carry_relocations(struct diff *d, struct lpe_section *src, uint64_t s
         struct lpe_symbol *sym;
         int64_t addend;
 
-        if (diff_map_rela(d, &r[i], (src->sh.sh_flags & SHF_EXECINSTR) != 0, &sym, &addend,
-                          user) ||
+        if (diff_map_rela(d, src, &r[i], &sym, &addend, user) ||
             lpe_add_rela(d->out, dst, r[i].offset - start, r[i].type, addend, sym, d->err))
             return -1;
     }
@@ -218,56 +217,49 @@ struct lpe_symbol *diff_map_symbol(struct diff *d, struct lpe_symbol *s, const c
     return undefined_ref(d, name);
 }
 
-int diff_map_rela(struct diff *d, const struct lpe_rela *r, bool from_code,
+int diff_map_rela(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r,
                   struct lpe_symbol **sym, int64_t *addend, const char *user)
 {
     struct lpe_symbol *s = r->sym;
+    struct lpe_section *x;
+    struct diff_target t;
 
     if (!allowed_type(r->type)) {
         d->refused = true;
         diff_note(d, LPD_REFUSED, user,
-                  "%s: %s uses %s (type %u) at 0x%llx (against %s); the loader accepts "
+                  "%s: %s uses %s (type %u) at %s+0x%llx (against %s); the loader accepts "
                   "only R_X86_64_NONE/64/PC32/PLT32 (build position-independent with hidden "
                   "visibility)", d->patched->path, user, diff_reloc_name(r->type), r->type,
-                  (unsigned long long)r->offset,
+                  sec->name, (unsigned long long)r->offset,
                   s->name[0] ? s->name : (s->sec ? s->sec->name : "?"));
     }
-    *addend = r->addend;
-    /* Unsized labels (gcc's .LC0 string labels) are places in their section, like section
-     * symbols: resolve both through the section. */
-    if ((s->type == STT_SECTION || s->type == STT_NOTYPE) && s->sec) {
-        struct lpe_section *x = s->sec;
-        int64_t base = s->type == STT_SECTION ? 0 : (int64_t)s->sym.st_value;
-        /* In code a PC-relative field's addend is biased by the field's size. */
-        int64_t t = base + r->addend + (from_code && diff_is_pc_relative(r->type) ? 4 : 0);
-
-        *addend = base + r->addend;
-        struct lpe_symbol *c;
-
-        if (!x)
-            return lp_error_set(d->err, LP_ERR_FORMAT, "%s: %s: section symbol without section",
-                                d->patched->path, user);
-        if (DSEC(x)->out || is_strings(x))
-            goto whole;
-        c = t >= 0 ? lpe_symbol_at(x, (uint64_t)t) : NULL;
-        if (c && (c->type == STT_FUNC || c->type == STT_OBJECT)) {
-            *sym = diff_map_symbol(d, c, user);
-            *addend = base + r->addend - (int64_t)c->sym.st_value;
+    diff_resolve(d, sec, r, &t);
+    *addend = t.addend;
+    if (!t.via_section) {
+        *sym = diff_map_symbol(d, s, user);
+        return *sym ? 0 : -1;
+    }
+    /* Through a section symbol or label: the covering function or object, by name. */
+    x = t.sec;
+    if (!DSEC(x)->out && !is_strings(x)) {
+        if (t.sym) {
+            *sym = diff_map_symbol(d, t.sym, user);
             return *sym ? 0 : -1;
         }
-        if (!(x->sh.sh_flags & SHF_WRITE) || (x->sh.sh_flags & SHF_EXECINSTR))
-            goto whole;
-        d->refused = true;
-        diff_note(d, LPD_REFUSED, user, "%s refers to %s+0x%llx, which no symbol covers",
-                  user, x->name, (unsigned long long)t);
-whole:
-        if (!diff_carry_section(d, x))
-            return -1;
-        *sym = DSEC(x)->out->secsym;
-        return 0;
+        if ((x->sh.sh_flags & SHF_WRITE) && !(x->sh.sh_flags & SHF_EXECINSTR)) {
+            d->refused = true;
+            diff_note(d, LPD_REFUSED, user,
+                      "%s refers to %s%+lld (relocation %s at %s+0x%llx), which no symbol "
+                      "covers", user, x->name, (long long)t.off, diff_reloc_name(r->type),
+                      sec->name, (unsigned long long)r->offset);
+        }
     }
-    *sym = diff_map_symbol(d, s, user);
-    return *sym ? 0 : -1;
+    /* Strings, code and constants no symbol covers: the payload carries the section. */
+    if (!diff_carry_section(d, x))
+        return -1;
+    *sym = DSEC(x)->out->secsym;
+    *addend = t.sec_addend;
+    return 0;
 }
 
 /* Expectations declared in the patched object, consumed here, never emitted. */
@@ -292,10 +284,8 @@ static int read_expectations(struct diff *d)
                          &nr);
         if (!nr)
             continue;
-        f = r->sym;
-        if (f->type == STT_SECTION && f->sec)
-            f = lpe_symbol_at(f->sec, (uint64_t)r->addend);
-        if (!f || rec[8] > LIVEPATCH_OPAQUE_SIZE)
+        f = diff_rela_target(d, s, r);
+        if (f->type != STT_FUNC || rec[8] > LIVEPATCH_OPAQUE_SIZE)
             return lp_error_set(d->err, LP_ERR_INVALID,
                                 "%s: %s: entry %zu names no function or is longer than %d bytes",
                                 d->patched->path, s->name, i, LIVEPATCH_OPAQUE_SIZE);

@@ -122,16 +122,3 @@ const char *diff_reloc_name(uint32_t type)
         return names[type];
     return "an unknown relocation type";
 }
-
-struct lpe_symbol *diff_rela_target(const struct lpe_rela *r, bool from_code)
-{
-    struct lpe_symbol *s = r->sym, *c;
-    int64_t t;
-
-    if ((s->type != STT_SECTION && s->type != STT_NOTYPE) || !s->sec)
-        return s;
-    t = r->addend + (s->type == STT_SECTION ? 0 : (int64_t)s->sym.st_value) +
-        (from_code && diff_is_pc_relative(r->type) ? 4 : 0);
-    c = t >= 0 ? lpe_symbol_at(s->sec, (uint64_t)t) : NULL;
-    return c && (c->type == STT_FUNC || c->type == STT_OBJECT) ? c : s;
-}

@@ -70,22 +70,19 @@ static int64_t non_offset_part(const struct lpe_section *s, int64_t addend)
 }
 
 /* The function an entry's first field points at, or NULL. */
-static struct lpe_symbol *owner(const struct lpe_section *s, uint64_t off)
+static struct lpe_symbol *owner(struct diff *d, const struct lpe_section *s, uint64_t off)
 {
-    struct lpe_rela *r;
-    size_t n;
+    struct lpe_rela *r, plain;
     struct lpe_symbol *t;
+    size_t n;
 
     r = lpe_relas_in(s, off, off + 1, &n);
     if (!n)
         return NULL;
-    t = r->sym;
-    if (t->type == STT_SECTION && t->sec) {
-        /* Table fields are plain data: the addend is the target offset itself. */
-        int64_t at = r->addend - non_offset_part(s, r->addend);
-        t = at >= 0 ? lpe_symbol_at(t->sec, (uint64_t)at) : NULL;
-    }
-    return t && t->type == STT_FUNC ? t : NULL;
+    plain = *r;
+    plain.addend -= non_offset_part(s, r->addend);
+    t = diff_rela_target(d, s, &plain);
+    return t->type == STT_FUNC ? t : NULL;
 }
 
 static int filter_table(struct diff *d, struct lpe_section *s)
@@ -103,7 +100,7 @@ static int filter_table(struct diff *d, struct lpe_section *s)
         return lp_error_set(d->err, LP_ERR_NOMEM, "out of memory");
     for (i = 0; i < nent; i++) {
         uint64_t off = i * esize, len = esize;
-        struct lpe_symbol *f = owner(s, off);
+        struct lpe_symbol *f = owner(d, s, off);
         struct lpe_rela *r;
         size_t n, k;
 
@@ -126,7 +123,7 @@ static int filter_table(struct diff *d, struct lpe_section *s)
             int64_t addend, extra = non_offset_part(s, r[k].addend);
 
             plain.addend -= extra;
-            if (diff_map_rela(d, &plain, false, &sym, &addend, f->name) ||
+            if (diff_map_rela(d, s, &plain, &sym, &addend, f->name) ||
                 lpe_add_rela(d->out, out, kept * esize + (r[k].offset - off), r[k].type,
                              addend + extra, sym, d->err)) {
                 free(buf);

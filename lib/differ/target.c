@@ -1,0 +1,169 @@
+/*
+ * target.c - what a relocation points at.  Every pass that follows a relocation
+ * (compare, correlate, include, special, debug) asks diff_resolve(), so the rule
+ * below lives here and nowhere else.
+ *
+ * A relocation stores S + A (absolute types) or S + A - P (PC-relative, P the
+ * address of the field).  The place the reference means:
+ *   - absolute: S + A;
+ *   - PC-relative in a data section (.ex_table, .altinstructions, .bug_frames.*,
+ *     .alt_call_sites, tables of `.long sym - .`): S + A, the field holds target - P;
+ *   - PC-relative in an instruction: S + A + (end - P).  The CPU adds the field to
+ *     the address of the END of the instruction, so the assembler folds end - P
+ *     into the addend: -4 when the field ends the instruction (call, jmp, a plain
+ *     disp32 operand), -5 for `cmpb $0, x(%rip)`, -8 for `movl $imm32, x(%rip)`.
+ * end - P is read off the instruction itself: each executable section is decoded
+ * once with libopcodes (which knows every prefix, VEX and EVEX form, so no length
+ * table of our own can fall behind the assembler), restarting at every symbol,
+ * which starts an instruction.  A field libopcodes cannot place in an instruction
+ * is taken to end its instruction (end - P = field size), and the log says so.
+ */
+#include <dis-asm.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "differ_internal.h"
+
+static int ignore_printf(void *stream, const char *fmt, ...)
+{
+    (void)stream;
+    (void)fmt;
+    return 0;
+}
+
+static int ignore_styled(void *stream, enum disassembler_style style, const char *fmt, ...)
+{
+    (void)stream;
+    (void)style;
+    (void)fmt;
+    return 0;
+}
+
+/*
+ * Fill ds->pc_bias[i] with end - P for every PC-relative relocation i of an
+ * executable section (0 for the others).  Relocations are sorted by offset, so one
+ * forward walk serves them all.
+ */
+static void decode_section(struct diff *d, const struct lpe_section *sec, struct dsec *ds)
+{
+    const struct lpe_section *rs = sec->rela;
+    size_t n = rs ? rs->nr_relas : 0, i, k = 0;
+    disassembler_ftype dis = NULL;
+    struct disassemble_info info;
+    uint64_t pc = 0, sync = 0;
+    bool lost = false;
+
+    ds->pc_bias_done = true;
+    if (!n)
+        return;
+    ds->pc_bias = calloc(n, sizeof(*ds->pc_bias));
+    if (!ds->pc_bias)
+        return; /* out of memory: every field is taken to end its instruction */
+    if (sec->data) {
+        dis = disassembler(bfd_arch_i386, false, bfd_mach_x86_64, NULL);
+        init_disassemble_info(&info, NULL, ignore_printf, ignore_styled);
+        info.arch = bfd_arch_i386;
+        info.mach = bfd_mach_x86_64;
+        info.buffer = sec->data;
+        info.buffer_length = sec->size;
+        info.buffer_vma = 0;
+        disassemble_init_for_target(&info);
+    }
+    for (i = 0; i < n; i++) {
+        const struct lpe_rela *r = &rs->relas[i];
+        unsigned w = diff_reloc_width(r->type);
+        const char *why = NULL;
+        int len = 0;
+
+        if (!diff_is_pc_relative(r->type))
+            continue;
+        ds->pc_bias[i] = (signed char)w;
+        /* The last symbol at or before the field starts an instruction. */
+        while (k < sec->nr_by_offset && sec->by_offset[k]->sym.st_value <= r->offset)
+            sync = sec->by_offset[k++]->sym.st_value;
+        if (sync > pc) {
+            pc = sync;
+            lost = false;
+        }
+        if (!dis) {
+            why = "its section has no bytes to decode";
+        } else if (lost) {
+            why = "an earlier instruction of the function did not decode";
+        } else {
+            for (;;) {
+                len = dis(pc, &info);
+                if (len <= 0 || pc + (uint64_t)len > r->offset)
+                    break;
+                pc += (uint64_t)len;
+            }
+            if (len <= 0) {
+                lost = true;
+                why = "the instruction before it does not decode";
+            } else if (r->offset + w > pc + (uint64_t)len) {
+                why = "it does not fit in the decoded instruction";
+            } else {
+                ds->pc_bias[i] = (signed char)(pc + (uint64_t)len - r->offset);
+            }
+        }
+        if (why)
+            diff_log(d, "%s+0x%llx: %s relocation: %s; assuming the field ends its "
+                        "instruction", sec->name, (unsigned long long)r->offset,
+                     diff_reloc_name(r->type), why);
+    }
+}
+
+int64_t diff_pc_bias(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r)
+{
+    struct dsec *ds;
+    struct lpe_rela *at;
+    size_t n;
+
+    if (!diff_is_pc_relative(r->type) || !(sec->sh.sh_flags & SHF_EXECINSTR))
+        return 0;
+    ds = DSEC(sec);
+    if (!ds)
+        return diff_reloc_width(r->type);
+    if (!ds->pc_bias_done)
+        decode_section(d, sec, ds);
+    /* By offset, so a caller may pass a copy of the relocation. */
+    at = lpe_relas_in(sec, r->offset, r->offset + 1, &n);
+    if (!ds->pc_bias || !n)
+        return diff_reloc_width(r->type);
+    return ds->pc_bias[at - sec->rela->relas];
+}
+
+void diff_resolve(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r,
+                  struct diff_target *t)
+{
+    struct lpe_symbol *s = r->sym, *c;
+
+    memset(t, 0, sizeof(*t));
+    t->sym = s;
+    t->addend = r->addend;
+    t->sec = s->sec;
+    if (!s->sec)
+        return; /* undefined, absolute or common: only the name says where */
+    t->sec_addend = (s->type == STT_SECTION ? 0 : (int64_t)s->sym.st_value) + r->addend;
+    t->off = t->sec_addend + diff_pc_bias(d, sec, r);
+    /* Unsized labels (gcc's .LC0) are places in their section, like section symbols. */
+    if (s->type != STT_SECTION && s->type != STT_NOTYPE)
+        return;
+    t->via_section = true;
+    c = t->off >= 0 ? lpe_symbol_at(s->sec, (uint64_t)t->off) : NULL;
+    if (c && (c->type == STT_FUNC || c->type == STT_OBJECT)) {
+        t->sym = c;
+        t->addend = t->sec_addend - (int64_t)c->sym.st_value;
+    } else {
+        t->sym = NULL;
+        t->addend = t->sec_addend;
+    }
+}
+
+struct lpe_symbol *diff_rela_target(struct diff *d, const struct lpe_section *sec,
+                                    const struct lpe_rela *r)
+{
+    struct diff_target t;
+
+    diff_resolve(d, sec, r, &t);
+    return t.sym ? t.sym : r->sym;
+}
