@@ -23,8 +23,10 @@ static void usage(FILE *f)
             "Commands:\n"
             "  check --image IMAGE PAYLOAD...   run every check the hypervisor makes at upload;\n"
             "                                   later payloads may use symbols of earlier ones\n"
-            "                                   and must depend on them, the first on IMAGE\n"
-            "  info PAYLOAD [--json]            functions, build ids, hooks, metadata, symbols\n"
+            "                                   and must depend on them, the first on IMAGE (or\n"
+            "                                   on the top of the stack apply recorded in it)\n"
+            "  info PAYLOAD [--json]            functions, build ids, hooks, metadata, symbols;\n"
+            "                                   a refused payload is shown, then why (exit 2)\n"
             "  apply --image IMAGE -o OUT PAYLOAD...   apply on top of what IMAGE has applied\n"
             "  replace --image IMAGE -o OUT PAYLOAD    revert everything, then apply PAYLOAD\n"
             "  revert --image IMAGE -o OUT      revert the top payload (exact original bytes)\n"
@@ -40,8 +42,9 @@ static void usage(FILE *f)
             "  -V, --version    print the version\n"
             "\n"
             "Exit status: 0 success; 1 usage or I/O error; 2 a payload was refused (the\n"
-            "message names the payload, the section or symbol, and the errno the hypervisor\n"
-            "would return, e.g. EINVAL).  On failure no output file is written.\n");
+            "message names the payload by its .modinfo name, the section or symbol, and the\n"
+            "errno the hypervisor would return, e.g. EINVAL).  On failure no output file is\n"
+            "written.\n");
 }
 
 static void refused(const char *what, const struct lpl_verdict *v)
@@ -68,41 +71,53 @@ static void print_id(FILE *f, const unsigned char *id, size_t len)
         fprintf(f, "%02x", id[i]);
 }
 
+/* check runs against what the image holds: its own symbols and, when it was patched
+ * by apply, the stack applied to it (so payloads go on top of that stack). */
 static int cmd_check(const char *image, char **files, int n)
 {
-    struct lpl_payload **loaded = calloc((size_t)n + 1, sizeof(*loaded));
-    struct lp_error e = { 0 };
-    struct lpi_image *img;
+    struct lpl_stack *st;
+    struct lpl_payload **loaded;
+    struct lpl_verdict v;
+    size_t base, k;
     int i, rc = EXIT_OK;
 
-    if (!loaded || lpi_open(image, &img, &e)) {
-        fprintf(stderr, "livepatch-tool: %s\n", e.msg);
-        free(loaded);
+    if (lpl_image_open(image, &st, &v)) {
+        refused(image, &v);
+        return v.errnum == EIO ? EXIT_USAGE : EXIT_REFUSED;
+    }
+    base = lpl_stack_size(st);
+    loaded = calloc(base + (size_t)n + 1, sizeof(*loaded));
+    if (!loaded) {
+        fprintf(stderr, "livepatch-tool: out of memory\n");
+        lpl_image_close(st);
         return EXIT_USAGE;
     }
+    for (k = 0; k < base; k++)
+        loaded[k] = (struct lpl_payload *)lpl_stack_at(st, k);
     for (i = 0; i < n && rc == EXIT_OK; i++) {
+        struct lpl_payload **slot = &loaded[base + (size_t)i];
         unsigned char *buf;
         size_t len;
-        struct lpl_verdict v;
 
         if (read_payload(files[i], &buf, &len)) {
             rc = EXIT_USAGE;
             break;
         }
-        if (lpl_check_stacked(buf, len, files[i], img, loaded, (size_t)i, &loaded[i], &v)) {
+        if (lpl_check_stacked(buf, len, files[i], lpl_stack_image(st), loaded,
+                              base + (size_t)i, slot, &v)) {
             refused(NULL, &v);
             rc = EXIT_REFUSED;
         } else {
-            printf("%s: ok (%zu function%s, %zu new symbol%s)\n", files[i], loaded[i]->nr_funcs,
-                   loaded[i]->nr_funcs == 1 ? "" : "s", loaded[i]->nr_syms,
-                   loaded[i]->nr_syms == 1 ? "" : "s");
+            printf("%s: ok (%zu function%s, %zu new symbol%s)\n", files[i], (*slot)->nr_funcs,
+                   (*slot)->nr_funcs == 1 ? "" : "s", (*slot)->nr_syms,
+                   (*slot)->nr_syms == 1 ? "" : "s");
         }
         free(buf);
     }
     for (i = 0; i < n; i++)
-        lpl_payload_free(loaded[i]);
+        lpl_payload_free(loaded[base + (size_t)i]);
     free(loaded);
-    lpi_close(img);
+    lpl_image_close(st);
     return rc;
 }
 
@@ -119,29 +134,25 @@ static int cmd_info(const char *file, bool json)
     struct lpe_object *elf;
     struct lpi_image fake = { 0 };
     struct lpl_verdict v;
+    char lb[32];
+    bool bad;
 
     if (read_payload(file, &buf, &len))
         return EXIT_USAGE;
-    /* Check against an image that has exactly the id the payload asks for and no symbols,
-     * so every structural check runs; resolution-dependent refusals are ignored here. */
-    if (lpe_open_memory(buf, len, file, &elf, &e)) {
+    /* No image: an empty one, whose only use is a nominal address to place the payload
+     * at (the image-dependent checks are skipped). */
+    elf = lpe_new_object(NULL, &e);
+    if (!elf) {
         fprintf(stderr, "livepatch-tool: %s\n", e.msg);
         free(buf);
-        return EXIT_REFUSED;
+        return EXIT_USAGE;
     }
-    {
-        const struct lpe_section *s = lpe_find_section(elf, LIVEPATCH_SEC_XEN_DEPENDS);
-        const unsigned char *id;
-        size_t idl;
-        if (s && s->data && !lpe_note_build_id(s->data, s->size, s->name, &id, &idl, NULL) &&
-            idl <= sizeof(fake.build_id)) {
-            memcpy(fake.build_id, id, idl);
-            fake.build_id_len = idl;
-        }
-    }
+    elf->file_size = 1u << 20;
     fake.elf = elf;
     fake.by_name = NULL;
-    if (lpl_info(buf, len, file, &fake, &p, &v)) {
+    /* A refused payload is shown too, as far as it could be read: the reason follows. */
+    bad = lpl_info(buf, len, file, &fake, &p, &v) != 0;
+    if (!p) {
         refused(NULL, &v);
         lpe_close(elf);
         free(buf);
@@ -158,13 +169,21 @@ static int cmd_info(const char *file, bool json)
         print_id(stdout, p->xen_depends, p->xen_depends_len);
         printf("\",\n  \"functions\": [");
         for (i = 0; i < p->nr_funcs; i++) {
+            const struct lpl_func *f = &p->funcs[i];
             printf("%s\n    {\"name\": ", i ? "," : "");
-            lp_json_str(stdout, p->funcs[i].name);
+            if (f->name)
+                lp_json_str(stdout, f->name);
+            else
+                printf("null");
+            printf(", \"old_addr\": ");
+            if (f->old_sym)
+                lp_json_str(stdout, f->old_sym);
+            else
+                printf("\"0x%llx\"", (unsigned long long)f->old_addr);
             printf(", \"old_size\": %u, \"new_size\": %u, \"nop\": %s, \"expect\": \"",
-                   p->funcs[i].old_size, p->funcs[i].new_size,
-                   p->funcs[i].new_sec ? "false" : "true");
-            if (p->funcs[i].expect.enabled)
-                print_id(stdout, p->funcs[i].expect.data, p->funcs[i].expect.len);
+                   f->old_size, f->new_size, f->new_sec ? "false" : "true");
+            if (f->expect.enabled)
+                print_id(stdout, f->expect.data, f->expect.len);
             printf("\"}");
         }
         printf("%s],\n  \"hooks\": [", p->nr_funcs ? "\n  " : "");
@@ -183,7 +202,15 @@ static int cmd_info(const char *file, bool json)
             printf("%s", i ? ", " : "");
             lp_json_str(stdout, p->syms[i].name);
         }
-        printf("],\n  \"relocations\": %zu\n}\n", p->nr_relas);
+        printf("],\n  \"relocations\": %zu,\n  \"refused\": ", p->nr_relas);
+        if (bad) {
+            char why[sizeof(v.err.msg) + 32];
+            snprintf(why, sizeof(why), "%s (%s)", v.err.msg, lpl_errno_name(v.errnum));
+            lp_json_str(stdout, why);
+        } else {
+            printf("null");
+        }
+        printf("\n}\n");
     } else {
         printf("name:        %s\nbuild id:    ", p->name);
         print_id(stdout, p->id, p->id_len);
@@ -194,8 +221,12 @@ static int cmd_info(const char *file, bool json)
         printf("\nfunctions:   %zu\n", p->nr_funcs);
         for (i = 0; i < p->nr_funcs; i++) {
             const struct lpl_func *f = &p->funcs[i];
-            printf("  %s  old_size=%u new_size=%u%s", f->name, f->old_size, f->new_size,
-                   f->new_sec ? "" : " (NOP mode)");
+            printf("  %s  old_size=%u new_size=%u%s", lpl_func_label(f, lb, sizeof(lb)),
+                   f->old_size, f->new_size, f->new_sec ? "" : " (NOP mode)");
+            if (f->old_sym)
+                printf(" old_addr=%s", f->old_sym);
+            else if (f->old_addr)
+                printf(" old_addr=0x%llx", (unsigned long long)f->old_addr);
             if (f->expect.enabled) {
                 size_t k;
                 printf(" expect=");
@@ -216,10 +247,13 @@ static int cmd_info(const char *file, bool json)
             printf("  %s\n", p->syms[i].name);
         printf("relocations: %zu\n", p->nr_relas);
     }
+    fflush(stdout);
+    if (bad)
+        refused(NULL, &v);
     lpl_payload_free(p);
     lpe_close(elf);
     free(buf);
-    return EXIT_OK;
+    return bad ? EXIT_REFUSED : EXIT_OK;
 }
 
 static int cmd_stack(const char *cmd, const char *image, const char *out, char **files, int n,

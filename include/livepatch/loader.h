@@ -25,8 +25,11 @@
 #define LPL_ID_MAX 64
 
 struct lpl_func {
-    char *name;                 /* runtime name of the function to patch */
-    uint64_t old_addr;          /* resolved from the image (or as written) */
+    size_t index;               /* entry number in .livepatch.funcs */
+    char *name;                 /* the string `name` points at after relocation; NULL when
+                                 * there is none (legal when old_addr is set) */
+    const char *old_sym;        /* symbol of the R_X86_64_64 on old_addr, if any */
+    uint64_t old_addr;          /* old_addr after relocation, else `name` resolved */
     uint32_t old_size, new_size;
     struct lpe_section *new_sec;/* where new code lives in the payload (NULL: NOP mode) */
     uint64_t new_off;
@@ -41,7 +44,8 @@ struct lpl_symbol {             /* a new symbol the payload brings */
 };
 
 struct lpl_payload {
-    char *name;                 /* from .modinfo "name=", else the file name */
+    char *name;                 /* from .modinfo "name=", else the file's base name without
+                                 * its extension (what xen-livepatch uploads it as) */
     struct lpe_object *elf;
     unsigned char id[LPL_ID_MAX], depends[LPL_ID_MAX], xen_depends[LPL_ID_MAX];
     size_t id_len, depends_len, xen_depends_len;
@@ -85,7 +89,8 @@ int lpl_check(const void *buf, size_t len, const char *name, const struct lpi_im
 /*
  * Parse a payload and run only the checks that need no image (structure, notes,
  * entries, relocation types, hooks, special sections), for describing it.  `img`
- * only needs elf (for placement) and may have no symbols.
+ * only needs elf (for placement) and may have no symbols.  On a refusal *out is
+ * still what could be read before it (free it), or NULL when nothing could.
  */
 int lpl_info(const void *buf, size_t len, const char *name, const struct lpi_image *img,
              struct lpl_payload **out, struct lpl_verdict *v);
@@ -95,6 +100,17 @@ void lpl_payload_free(struct lpl_payload *p);
 /* The build id a payload must depend on to stack after `top` (NULL: on the image). */
 bool lpl_depends_ok(const struct lpl_payload *p, const struct lpl_payload *top,
                     const struct lpi_image *img);
+
+/*
+ * What the hypervisor checks when it is asked to apply a loaded payload: its
+ * .livepatch.depends names `top` (NULL: the image), and every enabled expectation
+ * is valid and matches the image's bytes.
+ */
+int lpl_apply_checks(const struct lpl_payload *p, const struct lpl_payload *top,
+                     const struct lpi_image *img, struct lpl_verdict *v);
+
+/* A function entry's name for messages: its name, else "entry N" (in buf). */
+const char *lpl_func_label(const struct lpl_func *f, char *buf, size_t size);
 
 /*
  * lpl_check for a payload loaded on top of loaded[0..nr_loaded): every upload check,

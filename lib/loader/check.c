@@ -1,12 +1,14 @@
 /*
  * check.c - every check the hypervisor makes when a payload is uploaded, in its
- * order: ELF header, section table, alignment, W+X, the symbol table, string
- * tables, the target build id, placement, symbol resolution, duplicate new
- * symbols, relocations, function entries, hooks, special sections, .modinfo.
+ * order: ELF header, section table, symbol table (read from the raw bytes, as the
+ * hypervisor reads them), placement, symbol resolution, relocation of every loaded
+ * section, the required notes, the patching sections, the function entries (read
+ * from the relocated copy), hooks, special sections, .modinfo, the target build id
+ * and duplicate new symbols.
  *
- * Pure: buffers in, a verdict out (errno value + message naming the payload and
- * the section or symbol).  The same code is livepatch-build's last step and the
- * first step of every offline apply.
+ * Pure: buffers in, a verdict out (errno value + message naming the payload by its
+ * name and the section or symbol).  The same code is livepatch-build's last step
+ * and the first step of every offline apply.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -53,17 +55,26 @@ const char *lpl_errno_name(int e)
     return "E?";
 }
 
+static void free_funcs(struct lpl_payload *p)
+{
+    size_t i;
+
+    for (i = 0; i < p->nr_funcs; i++)
+        free(p->funcs[i].name);
+    free(p->funcs);
+    p->funcs = NULL;
+    p->nr_funcs = 0;
+}
+
 void lpl_payload_free(struct lpl_payload *p)
 {
     size_t i;
 
     if (!p)
         return;
-    for (i = 0; i < p->nr_funcs; i++)
-        free(p->funcs[i].name);
+    free_funcs(p);
     for (i = 0; i < p->nr_modinfo; i++)
         free(p->modinfo[i]);
-    free(p->funcs);
     lp_hash_free(p->sym_index);
     free(p->syms);
     free(p->modinfo);
@@ -73,65 +84,252 @@ void lpl_payload_free(struct lpl_payload *p)
     free(p);
 }
 
-/* --- ELF header and section table --------------------------------------------------- */
+const char *lpl_func_label(const struct lpl_func *f, char *buf, size_t size)
+{
+    if (f->name && f->name[0])
+        return f->name;
+    snprintf(buf, size, "entry %zu", f->index);
+    return buf;
+}
+
+/* The hypervisor places every SHF_ALLOC section, empty ones included. */
+static bool loaded_section(const struct lpe_section *s)
+{
+    return s && (s->sh.sh_flags & SHF_ALLOC);
+}
+
+/* --- ELF header, section table and symbol table, read raw as the hypervisor does --------- */
+
+/* The name a payload goes by until .modinfo says otherwise: the file's base name
+ * without its extension, the name xen-livepatch gives a payload it uploads. */
+static char *default_name(const char *file)
+{
+    const char *b = strrchr(file, '/');
+    const char *dot;
+
+    b = b ? b + 1 : file;
+    dot = strrchr(b, '.');
+    return strndup(b, dot && dot != b ? (size_t)(dot - b) : strlen(b));
+}
 
 static int check_header(const unsigned char *b, size_t len, const char *name,
                         struct lpl_verdict *v)
 {
     const Elf64_Ehdr *eh = (const Elf64_Ehdr *)b;
 
-    if (len > LIVEPATCH_MAX_PAYLOAD_SIZE)
-        return lpl_fail(v, EINVAL, "%s: %zu bytes: larger than the %u-byte payload limit", name,
-                        len, LIVEPATCH_MAX_PAYLOAD_SIZE);
+    if (len > LIVEPATCH_MAX_PAYLOAD_SIZE || !len)
+        return lpl_fail(v, EINVAL, "%s: %zu bytes: empty or larger than the %u-byte payload "
+                        "limit", name, len, LIVEPATCH_MAX_PAYLOAD_SIZE);
     if (len < sizeof(*eh) || memcmp(b, ELFMAG, SELFMAG) != 0)
         return lpl_fail(v, EINVAL, "%s: ELF header: not an ELF file or truncated header", name);
-    if (b[EI_CLASS] != ELFCLASS64 || b[EI_DATA] != ELFDATA2LSB)
-        return lpl_fail(v, EOPNOTSUPP, "%s: ELF header: not a 64-bit little-endian object",
-                        name);
-    if (b[EI_VERSION] != EV_CURRENT ||
-        (b[EI_OSABI] != ELFOSABI_SYSV && b[EI_OSABI] != ELFOSABI_FREEBSD) ||
+    if (eh->e_version != EV_CURRENT || b[EI_VERSION] != EV_CURRENT)
+        return lpl_fail(v, EOPNOTSUPP, "%s: ELF header: version %u (header %u), not %u", name,
+                        eh->e_version, b[EI_VERSION], EV_CURRENT);
+    if ((b[EI_OSABI] != ELFOSABI_SYSV && b[EI_OSABI] != ELFOSABI_FREEBSD) ||
         b[EI_ABIVERSION] != 0)
-        return lpl_fail(v, EOPNOTSUPP, "%s: ELF header: unsupported version or OS ABI", name);
+        return lpl_fail(v, EOPNOTSUPP, "%s: ELF header: unsupported OS ABI %u version %u",
+                        name, b[EI_OSABI], b[EI_ABIVERSION]);
     if (eh->e_type != ET_REL || eh->e_phnum != 0)
         return lpl_fail(v, EOPNOTSUPP,
                         "%s: ELF header: not a relocatable object without program headers "
                         "(type %u, %u program headers)", name, eh->e_type, eh->e_phnum);
+    if (b[EI_CLASS] != ELFCLASS64 || b[EI_DATA] != ELFDATA2LSB)
+        return lpl_fail(v, EOPNOTSUPP, "%s: ELF header: not a 64-bit little-endian object",
+                        name);
     if (eh->e_machine != EM_X86_64)
         return lpl_fail(v, EOPNOTSUPP, "%s: ELF header: machine %u is not x86-64", name,
                         eh->e_machine);
-    if (eh->e_shentsize != sizeof(Elf64_Shdr) || !eh->e_shnum ||
-        eh->e_shoff > len || (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr) > len - eh->e_shoff)
+    if (eh->e_shstrndx == SHN_UNDEF)
+        return lpl_fail(v, EINVAL, "%s: ELF header: no section name table", name);
+    if (eh->e_shnum >= 1024)
+        return lpl_fail(v, EOPNOTSUPP, "%s: ELF header: %u sections (at most 1023)", name,
+                        eh->e_shnum);
+    if (eh->e_shstrndx >= eh->e_shnum)
+        return lpl_fail(v, EINVAL, "%s: ELF header: section name table %u is past the %u "
+                        "sections", name, eh->e_shstrndx, eh->e_shnum);
+    if (eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff >= len ||
+        (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr) > len - eh->e_shoff)
         return lpl_fail(v, EINVAL, "%s: section table: missing, or past the end of the file",
                         name);
+    return 0;
+}
+
+struct raw {
+    const unsigned char *b;
+    size_t len;
+    const Elf64_Shdr *sh;
+    size_t shnum;
+};
+
+/* A section's name from the raw section name table, or "[N]" when it has none. */
+static const char *raw_name(const struct raw *r, size_t i, char *buf, size_t size)
+{
+    const Elf64_Shdr *st = &r->sh[((const Elf64_Ehdr *)r->b)->e_shstrndx];
+
+    if (st->sh_type != SHT_NOBITS && st->sh_offset <= r->len &&
+        st->sh_size <= r->len - st->sh_offset && r->sh[i].sh_name < st->sh_size &&
+        memchr(r->b + st->sh_offset + r->sh[i].sh_name, '\0', st->sh_size - r->sh[i].sh_name))
+        return (const char *)r->b + st->sh_offset + r->sh[i].sh_name;
+    snprintf(buf, size, "[%zu]", i);
+    return buf;
+}
+
+static bool raw_inside(const struct raw *r, const Elf64_Shdr *s)
+{
+    return s->sh_offset <= r->len && s->sh_size <= r->len - s->sh_offset;
+}
+
+/* .modinfo's "name=" as early as the section table allows, so every message uses it. */
+static int early_name(const struct raw *r, struct lpl_payload *p, struct lpl_verdict *v)
+{
+    char nb[24];
+    size_t i;
+
+    for (i = 1; i < r->shnum; i++) {
+        const Elf64_Shdr *s = &r->sh[i];
+        const char *d = (const char *)r->b + s->sh_offset;
+        size_t off = 0;
+
+        if (strcmp(raw_name(r, i, nb, sizeof(nb)), LIVEPATCH_SEC_MODINFO) ||
+            s->sh_type == SHT_NOBITS || !raw_inside(r, s))
+            continue;
+        while (off < s->sh_size) {
+            size_t n = strnlen(d + off, s->sh_size - off);
+            if (n > 5 && !memcmp(d + off, "name=", 5) && off + n < s->sh_size) {
+                char *name = strndup(d + off + 5, n - 5);
+                if (!name)
+                    return lpl_fail(v, ENOMEM, "out of memory");
+                free(p->name);
+                p->name = name;
+                return 0;
+            }
+            off += n + 1;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+/*
+ * What the hypervisor refuses while it reads the section table and the symbol
+ * table, before any model of the object exists: data overlapping the ELF header
+ * or past the end, alignments, a second symbol table, a section both writable and
+ * executable among those it loads, symbols in SHN_COMMON or a reserved index, and
+ * relocations against symbol 0 in loaded sections.
+ */
+static int check_raw(const struct raw *r, struct lpl_payload *p, struct lpl_verdict *v)
+{
+    const Elf64_Shdr *symtab = NULL;
+    char nb[24];
+    size_t i, n;
+
+    for (i = 1; i < r->shnum; i++) {
+        const Elf64_Shdr *s = &r->sh[i];
+        const char *name = raw_name(r, i, nb, sizeof(nb));
+
+        if (s->sh_offset < sizeof(Elf64_Ehdr))
+            return lpl_fail(v, EINVAL, "%s: section %s: data at offset %llu overlaps the ELF "
+                            "header", p->name, name, (unsigned long long)s->sh_offset);
+        if (s->sh_type != SHT_NOBITS && !raw_inside(r, s))
+            return lpl_fail(v, EINVAL, "%s: section %s: data (offset %llu, size %llu) runs "
+                            "past the end of the file", p->name, name,
+                            (unsigned long long)s->sh_offset, (unsigned long long)s->sh_size);
+        if (s->sh_addralign & (s->sh_addralign - 1))
+            return lpl_fail(v, EOPNOTSUPP, "%s: section %s: alignment %llu is not a power of "
+                            "two", p->name, name, (unsigned long long)s->sh_addralign);
+        if (s->sh_addralign && s->sh_addr % s->sh_addralign)
+            return lpl_fail(v, EINVAL, "%s: section %s: address 0x%llx is not aligned to %llu",
+                            p->name, name, (unsigned long long)s->sh_addr,
+                            (unsigned long long)s->sh_addralign);
+        if ((s->sh_flags & (SHF_WRITE | SHF_ALLOC)) && s->sh_type == SHT_NOBITS &&
+            s->sh_size > LIVEPATCH_MAX_PAYLOAD_SIZE)
+            return lpl_fail(v, EINVAL, "%s: section %s: %llu bytes of zeroes is larger than "
+                            "the payload limit", p->name, name, (unsigned long long)s->sh_size);
+        if (s->sh_type == SHT_SYMTAB) {
+            if (symtab)
+                return lpl_fail(v, EOPNOTSUPP, "%s: section %s: more than one symbol table",
+                                p->name, name);
+            symtab = s;
+            if (s->sh_link >= r->shnum)
+                return lpl_fail(v, EINVAL, "%s: section %s: string table %u is past the %zu "
+                                "sections", p->name, name, s->sh_link, r->shnum);
+        }
+    }
+    if (!symtab)
+        return lpl_fail(v, EINVAL, "%s: no symbol table", p->name);
+    if (!symtab->sh_size || symtab->sh_entsize != sizeof(Elf64_Sym) ||
+        symtab->sh_size % sizeof(Elf64_Sym))
+        return lpl_fail(v, EINVAL, "%s: symbol table: empty, or entries not %zu bytes",
+                        p->name, sizeof(Elf64_Sym));
+    /* Sections the hypervisor loads are text (X), rw data (W) or ro data: never W+X. */
+    for (i = 1; i < r->shnum; i++) {
+        const Elf64_Shdr *s = &r->sh[i];
+        if ((s->sh_flags & SHF_ALLOC) && (s->sh_flags & SHF_WRITE) &&
+            (s->sh_flags & SHF_EXECINSTR))
+            return lpl_fail(v, EOPNOTSUPP, "%s: section %s: both writable and executable",
+                            p->name, raw_name(r, i, nb, sizeof(nb)));
+    }
+    n = symtab->sh_size / sizeof(Elf64_Sym);
+    for (i = 1; i < n; i++) {
+        const Elf64_Sym *y = (const Elf64_Sym *)(r->b + symtab->sh_offset) + i;
+        const Elf64_Shdr *st = &r->sh[symtab->sh_link];
+        const char *yn = "";
+
+        if (st->sh_type == SHT_STRTAB && raw_inside(r, st) && y->st_name < st->sh_size &&
+            memchr(r->b + st->sh_offset + y->st_name, '\0', st->sh_size - y->st_name))
+            yn = (const char *)r->b + st->sh_offset + y->st_name;
+        if (y->st_shndx == SHN_COMMON)
+            return lpl_fail(v, EINVAL, "%s: symbol %s: in SHN_COMMON (a common symbol; build "
+                            "with -fno-common)", p->name, yn);
+        if (y->st_shndx == SHN_UNDEF || y->st_shndx == SHN_ABS)
+            continue;
+        if (y->st_shndx >= SHN_LORESERVE)
+            return lpl_fail(v, EOPNOTSUPP, "%s: symbol %s: reserved section index 0x%x%s",
+                            p->name, yn, y->st_shndx,
+                            y->st_shndx == SHN_XINDEX ? " (SHN_XINDEX)" : "");
+        if (y->st_shndx >= r->shnum)
+            return lpl_fail(v, EINVAL, "%s: symbol %s: section index %u is past the %zu "
+                            "sections", p->name, yn, y->st_shndx, r->shnum);
+    }
+    for (i = 1; i < r->shnum; i++) {
+        const Elf64_Shdr *s = &r->sh[i];
+        size_t j;
+
+        if ((s->sh_type != SHT_RELA && s->sh_type != SHT_REL) || s->sh_info >= r->shnum ||
+            !(r->sh[s->sh_info].sh_flags & SHF_ALLOC) || !s->sh_size)
+            continue;
+        if (s->sh_type == SHT_REL)
+            return lpl_fail(v, EOPNOTSUPP, "%s: section %s: SHT_REL relocations (only RELA)",
+                            p->name, raw_name(r, i, nb, sizeof(nb)));
+        if (s->sh_entsize != sizeof(Elf64_Rela))
+            continue;
+        for (j = 0; j < s->sh_size / sizeof(Elf64_Rela); j++) {
+            const Elf64_Rela *ra = (const Elf64_Rela *)(r->b + s->sh_offset) + j;
+            if (ELF64_R_SYM(ra->r_info) == STN_UNDEF)
+                return lpl_fail(v, EOPNOTSUPP, "%s: section %s: relocation %zu refers to "
+                                "symbol 0", p->name, raw_name(r, i, nb, sizeof(nb)), j);
+        }
+    }
     return 0;
 }
 
 static int check_sections(struct lpl_payload *p, struct lpl_verdict *v)
 {
     const struct lpe_object *o = p->elf;
+    const struct lpe_section *tabs[2];
     size_t i;
 
-    for (i = 1; i < o->nr_sections; i++) {
-        const struct lpe_section *s = o->sections[i];
-        uint64_t f = s->sh.sh_flags;
-
-        if (s->sh.sh_addralign > 1 && (s->sh.sh_addralign & (s->sh.sh_addralign - 1)))
-            return lpl_fail(v, EINVAL, "%s: section %s: alignment %llu is not a power of two",
-                            p->name, s->name, (unsigned long long)s->sh.sh_addralign);
-        if ((f & SHF_WRITE) && (f & SHF_EXECINSTR))
-            return lpl_fail(v, EINVAL, "%s: section %s: both writable and executable", p->name,
-                            s->name);
-        if (s->sh.sh_type == SHT_STRTAB && s->size &&
-            (s->data[0] != '\0' || s->data[s->size - 1] != '\0'))
+    tabs[0] = o->symtab && o->symtab->sh.sh_link < o->nr_sections
+                  ? o->sections[o->symtab->sh.sh_link] : NULL;
+    tabs[1] = o->sections[o->ehdr.e_shstrndx];
+    for (i = 0; i < 2; i++) {
+        const struct lpe_section *s = tabs[i];
+        if (!s || s->sh.sh_type != SHT_STRTAB || !s->size || !s->data ||
+            s->data[0] != '\0' || s->data[s->size - 1] != '\0')
             return lpl_fail(v, EINVAL,
                             "%s: section %s: string table does not start and end with NUL",
-                            p->name, s->name);
-        if (s->sh.sh_type == SHT_REL)
-            return lpl_fail(v, EOPNOTSUPP, "%s: section %s: SHT_REL relocations (only RELA)",
-                            p->name, s->name);
+                            p->name, s ? s->name : "?");
     }
-    if (!o->symtab)
-        return lpl_fail(v, EINVAL, "%s: no symbol table", p->name);
     return 0;
 }
 
@@ -145,7 +343,7 @@ static int read_note(struct lpl_payload *p, const char *sec, unsigned char *id, 
     struct lp_error e = { 0 };
 
     if (!s || !s->size || !s->data)
-        return lpl_fail(v, ENODATA, "%s: %s: missing or empty", p->name, sec);
+        return lpl_fail(v, EINVAL, "%s: %s: missing or empty", p->name, sec);
     if (lpe_note_build_id(s->data, s->size, sec, &desc, len, &e))
         return lpl_fail(v, EINVAL, "%s: %s", p->name, e.msg);
     if (*len > LPL_ID_MAX)
@@ -163,13 +361,26 @@ static void hex(const unsigned char *b, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* The three notes must be there and not empty (checked before anything reads them). */
+static int check_required(struct lpl_payload *p, struct lpl_verdict *v)
+{
+    static const char *const names[] = { LIVEPATCH_SEC_DEPENDS, LIVEPATCH_SEC_XEN_DEPENDS,
+                                         LIVEPATCH_SEC_BUILD_ID };
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        const struct lpe_section *s = lpe_find_section(p->elf, names[i]);
+        if (!s || !s->size)
+            return lpl_fail(v, EINVAL, "%s: %s: missing or empty", p->name, names[i]);
+    }
+    return 0;
+}
+
 static int check_xen_depends(struct lpl_payload *p, const struct lpi_image *img,
                              bool structural, struct lpl_verdict *v)
 {
     char want[2 * LPL_ID_MAX + 1], got[2 * LPL_ID_MAX + 1];
 
-    if (read_note(p, LIVEPATCH_SEC_XEN_DEPENDS, p->xen_depends, &p->xen_depends_len, v))
-        return -1;
     if (structural)
         return 0;
     if (!img->build_id_len)
@@ -194,6 +405,43 @@ bool lpl_depends_ok(const struct lpl_payload *p, const struct lpl_payload *top,
     return p->depends_len == len && memcmp(p->depends, id, len) == 0;
 }
 
+int lpl_apply_checks(const struct lpl_payload *p, const struct lpl_payload *top,
+                     const struct lpi_image *img, struct lpl_verdict *v)
+{
+    size_t i;
+
+    if (!lpl_depends_ok(p, top, img))
+        return top ? lpl_fail(v, EINVAL, "%s: %s: depends on a build id that is not the "
+                              "previous payload's (%s, the top of the stack)", p->name,
+                              LIVEPATCH_SEC_DEPENDS, top->name)
+                   : lpl_fail(v, EINVAL, "%s: %s: depends on a build id that is not the "
+                              "image's", p->name, LIVEPATCH_SEC_DEPENDS);
+    for (i = 0; i < p->nr_funcs; i++) {
+        const struct lpl_func *f = &p->funcs[i];
+        unsigned char now[LIVEPATCH_OPAQUE_SIZE];
+        char lb[32];
+        const char *fn = lpl_func_label(f, lb, sizeof(lb));
+
+        if (!f->expect.enabled)
+            continue;
+        if (!f->old_addr)
+            return lpl_fail(v, EFAULT, "%s: function %s: an expectation but no old address",
+                            p->name, fn);
+        /* (len is 5 bits: never more than the 31 bytes of data) */
+        if (f->expect.rsv)
+            return lpl_fail(v, EINVAL, "%s: function %s: invalid expectation (rsv %u)",
+                            p->name, fn, f->expect.rsv);
+        if (f->old_size < f->expect.len)
+            return lpl_fail(v, ERANGE, "%s: function %s: expectation of %u bytes is longer "
+                            "than the function (%u)", p->name, fn, f->expect.len, f->old_size);
+        if (lpi_read(img, f->old_addr, now, f->expect.len, NULL) == 0 &&
+            memcmp(now, f->expect.data, f->expect.len))
+            return lpl_fail(v, EINVAL, "%s: function %s: the first %u bytes in the image are "
+                            "not the expected ones", p->name, fn, f->expect.len);
+    }
+    return 0;
+}
+
 int lpl_check_stacked(const void *buf, size_t len, const char *name,
                       const struct lpi_image *img, struct lpl_payload *const *loaded,
                       size_t nr_loaded, struct lpl_payload **out, struct lpl_verdict *v)
@@ -202,10 +450,8 @@ int lpl_check_stacked(const void *buf, size_t len, const char *name,
 
     if (lpl_check(buf, len, name, img, loaded, nr_loaded, out, v))
         return -1;
-    if (lpl_depends_ok(*out, top, img))
+    if (!lpl_apply_checks(*out, top, img, v))
         return 0;
-    lpl_fail(v, EINVAL, "%s: %s: depends on a build id that is not %s", (*out)->name,
-             LIVEPATCH_SEC_DEPENDS, top ? "the previous payload's" : "the image's");
     lpl_payload_free(*out);
     *out = NULL;
     return -1;
@@ -213,17 +459,13 @@ int lpl_check_stacked(const void *buf, size_t len, const char *name,
 
 /* --- symbols ------------------------------------------------------------------------------ */
 
-static bool loaded_section(const struct lpe_section *s)
-{
-    return s && (s->sh.sh_flags & SHF_ALLOC) && s->size;
-}
-
 /* Is this symbol the new code of some function entry (it may then share the old name)? */
 static bool is_new_addr(const struct lpl_payload *p, const struct lpe_symbol *y)
 {
     size_t i;
     for (i = 0; i < p->nr_funcs; i++)
-        if (p->funcs[i].new_sec == y->sec && p->funcs[i].new_off == y->sym.st_value)
+        if (p->funcs[i].new_sec && p->addr[p->funcs[i].new_sec->index] + p->funcs[i].new_off ==
+                                       p->addr[y->sec->index] + y->sym.st_value)
             return true;
     return false;
 }
@@ -247,54 +489,52 @@ static int collect_new_symbols(struct lpl_payload *p, const struct lpi_image *im
                                bool structural, struct lpl_verdict *v)
 {
     const struct lpe_object *o = p->elf;
-    struct lp_hash *seen = lp_hash_new(o->nr_symbols);
+    struct lp_hash *index = lp_hash_new(o->nr_symbols);
     size_t i;
     int failed;
 
-    if (!seen)
+    if (!index)
         return lpl_fail(v, ENOMEM, "out of memory");
     p->syms = calloc(o->nr_symbols, sizeof(*p->syms));
     if (!p->syms) {
-        lp_hash_free(seen);
+        lp_hash_free(index);
         return lpl_fail(v, ENOMEM, "out of memory");
     }
     for (i = 1; i < o->nr_symbols; i++) {
         const struct lpe_symbol *y = o->symbols[i];
         struct lp_error e = { 0 };
 
-        if (!y->name[0] || y->type == STT_SECTION || y->type == STT_FILE ||
-            !loaded_section(y->sec) || strncmp(y->name, ".L", 2) == 0)
+        /* The hypervisor's payload symbols: named, in a loaded section, not a .L label
+         * of a mergeable section. */
+        if (!y->name[0] || !loaded_section(y->sec) ||
+            ((y->sec->sh.sh_flags & SHF_MERGE) && strncmp(y->name, ".L", 2) == 0))
             continue;
-        if (y->sym.st_value > y->sec->size)
-            return lp_hash_free(seen),
-                   lpl_fail(v, ERANGE, "%s: symbol %s: value past the end of %s", p->name,
-                            y->name, y->sec->name);
         if (is_new_addr(p, y))
             continue;
-        if (lp_hash_insert(seen, y->name, (void *)y, &failed) || failed) {
-            lp_hash_free(seen);
-            return lpl_fail(v, EEXIST, "%s: symbol %s: defined twice in the payload", p->name,
-                            y->name);
-        }
         if (!structural && (lpi_lookup(img, y->name, &e) || e.code == LP_ERR_AMBIGUOUS)) {
-            lp_hash_free(seen);
+            lp_hash_free(index);
             return lpl_fail(v, EEXIST, "%s: symbol %s: duplicate new symbol: the image "
                             "already has it", p->name, y->name);
         }
         if (loaded_symbol(loaded, nr_loaded, y->name)) {
-            lp_hash_free(seen);
+            lp_hash_free(index);
             return lpl_fail(v, EEXIST, "%s: symbol %s: duplicate new symbol: a loaded payload "
                             "already has it", p->name, y->name);
         }
         p->syms[p->nr_syms].name = y->name;
         p->syms[p->nr_syms].sec = y->sec;
         p->syms[p->nr_syms].value = y->sym.st_value;
+        /* A later payload's lookup finds the first of two same-named ones, as the
+         * hypervisor's does. */
+        failed = 0;
+        lp_hash_insert(index, y->name, &p->syms[p->nr_syms], &failed);
+        if (failed) {
+            lp_hash_free(index);
+            return lpl_fail(v, ENOMEM, "out of memory");
+        }
         p->nr_syms++;
     }
-    /* The same names, now pointing at their records, serve later payloads' lookups. */
-    for (i = 0; i < p->nr_syms; i++)
-        lp_hash_replace(seen, p->syms[i].name, &p->syms[i]);
-    p->sym_index = seen;
+    p->sym_index = index;
     return 0;
 }
 
@@ -318,7 +558,7 @@ int lpl_symbol_address(const struct lpl_payload *p, const struct lpe_symbol *y,
         return 0;
     }
     if (y->sym.st_shndx != SHN_UNDEF)
-        return lpl_fail(v, EINVAL, "%s: symbol %s: unsupported section index %u", p->name,
+        return lpl_fail(v, EOPNOTSUPP, "%s: symbol %s: unsupported section index %u", p->name,
                         y->name, y->sym.st_shndx);
     is = lpi_lookup(img, y->name, &e);
     if (is) {
@@ -334,15 +574,41 @@ int lpl_symbol_address(const struct lpl_payload *p, const struct lpe_symbol *y,
                     "payload", p->name, y->name);
 }
 
-/* --- relocations ---------------------------------------------------------------------------- */
+/* Every undefined symbol must resolve, whether or not a relocation uses it. */
+static int resolve_symbols(struct lpl_payload *p, const struct lpi_image *img,
+                           struct lpl_payload *const *loaded, size_t nr_loaded,
+                           bool structural, struct lpl_verdict *v)
+{
+    const struct lpe_object *o = p->elf;
+    size_t i;
+    uint64_t a;
 
-static int check_relocations(struct lpl_payload *p, const struct lpi_image *img,
-                             struct lpl_payload *const *loaded, size_t nr_loaded,
-                             bool structural, struct lpl_verdict *v)
+    if (structural)
+        return 0;
+    for (i = 1; i < o->nr_symbols; i++) {
+        const struct lpe_symbol *y = o->symbols[i];
+        if (y->sym.st_shndx == SHN_UNDEF &&
+            lpl_symbol_address(p, y, img, loaded, nr_loaded, &a, v))
+            return -1;
+    }
+    return 0;
+}
+
+/* --- copying and relocating: the payload as the hypervisor has it in memory ---------------- */
+
+int lpl_load(struct lpl_payload *p, unsigned char *win, const struct lpi_image *img,
+             struct lpl_payload *const *loaded, size_t nr_loaded, bool structural,
+             struct lpl_verdict *v)
 {
     const struct lpe_object *o = p->elf;
     size_t i, j;
 
+    p->nr_relas = 0;
+    for (i = 1; i < o->nr_sections; i++) {
+        const struct lpe_section *s = o->sections[i];
+        if (p->addr[i] && s->data && s->size && s->sh.sh_type != SHT_NOBITS)
+            memcpy(win + (p->addr[i] - p->text_base), s->data, s->size);
+    }
     for (i = 1; i < o->nr_sections; i++) {
         const struct lpe_section *rs = o->sections[i];
         const struct lpe_section *base = rs->base;
@@ -351,195 +617,258 @@ static int check_relocations(struct lpl_payload *p, const struct lpi_image *img,
             continue;
         for (j = 0; j < rs->nr_relas; j++) {
             const struct lpe_rela *r = &rs->relas[j];
-            uint64_t s, pc;
+            uint64_t s = 0, pc = p->addr[base->index] + r->offset;
+            unsigned char *at = win + (pc - p->text_base);
+            size_t width = r->type == R_X86_64_64 ? 8 : 4;
             int64_t val;
+            int32_t v32;
 
             p->nr_relas++;
-            if (r->type != R_X86_64_NONE && r->type != R_X86_64_64 &&
-                r->type != R_X86_64_PC32 && r->type != R_X86_64_PLT32)
+            if (!(structural && !r->sym->sec && r->sym->sym.st_shndx == SHN_UNDEF) &&
+                lpl_symbol_address(p, r->sym, img, loaded, nr_loaded, &s, v))
+                return -1;
+            if (r->type == R_X86_64_NONE)
+                continue;
+            if (r->type != R_X86_64_64 && r->type != R_X86_64_PC32 &&
+                r->type != R_X86_64_PLT32)
                 return lpl_fail(v, EOPNOTSUPP,
                                 "%s: section %s: relocation %zu has unsupported type %u", p->name,
                                 rs->name, j, r->type);
-            if (r->type == R_X86_64_NONE)
-                continue;
-            if (r->offset + (r->type == R_X86_64_64 ? 8 : 4) > base->size)
-                return lpl_fail(v, ERANGE, "%s: section %s: relocation %zu at 0x%llx is past "
+            if (r->offset >= base->size || r->offset + width > base->size)
+                return lpl_fail(v, EINVAL, "%s: section %s: relocation %zu at 0x%llx is past "
                                 "the end of %s", p->name, rs->name, j,
                                 (unsigned long long)r->offset, base->name);
-            if (structural && !r->sym->sec)
+            if (structural && !r->sym->sec && r->sym->sym.st_shndx == SHN_UNDEF)
+                continue; /* nothing to resolve it against */
+            if (r->type == R_X86_64_64) {
+                uint64_t v64 = s + (uint64_t)r->addend;
+                memcpy(at, &v64, 8);
                 continue;
-            if (lpl_symbol_address(p, r->sym, img, loaded, nr_loaded, &s, v))
-                return -1;
-            if (r->type == R_X86_64_64)
-                continue;
-            pc = p->addr[base->index] + r->offset;
+            }
             val = (int64_t)(s + (uint64_t)r->addend - pc);
-            if (val != (int32_t)val)
+            v32 = (int32_t)val;
+            if (val != v32)
                 return lpl_fail(v, EOVERFLOW, "%s: section %s: relocation %zu against %s "
                                 "overflows 32 bits (distance %lld)", p->name, rs->name, j,
                                 r->sym->name[0] ? r->sym->name : "a section", (long long)val);
+            memcpy(at, &v32, 4);
         }
     }
     return 0;
 }
 
-/* --- function entries -------------------------------------------------------------------- */
+/* --- function entries, read from the relocated copy -------------------------------------- */
 
-static const struct lpe_rela *rela_at(const struct lpe_section *s, uint64_t off)
+/* The payload section (placed) that holds a runtime address, and the offset in it. */
+static struct lpe_section *section_at(const struct lpl_payload *p, uint64_t addr,
+                                      uint64_t *off)
 {
-    size_t n;
-    const struct lpe_rela *r = lpe_relas_in(s, off, off + 1, &n);
-    return n ? r : NULL;
+    struct lpe_section *best = NULL;
+    size_t i;
+
+    for (i = 1; i < p->elf->nr_sections; i++) {
+        struct lpe_section *s = p->elf->sections[i];
+        if (!p->addr[i] || addr < p->addr[i] || addr - p->addr[i] > s->size)
+            continue;
+        if (addr - p->addr[i] < s->size || !best) {
+            best = s;
+            *off = addr - p->addr[i];
+            if (addr - p->addr[i] < s->size)
+                break;
+        }
+    }
+    return best;
 }
 
-static int check_funcs(struct lpl_payload *p, const struct lpi_image *img, bool structural,
-                       struct lpl_verdict *v)
+/* A NUL-terminated string at a runtime address: in the payload, a loaded payload or the
+ * image.  NULL when none of them has one there. */
+static char *string_at(const struct lpl_payload *p, const unsigned char *win, uint64_t addr,
+                       const struct lpi_image *img, struct lpl_payload *const *loaded,
+                       size_t nr_loaded)
+{
+    char buf[LIVEPATCH_NAME_MAX + 1];
+    const struct lpe_section *s;
+    uint64_t off = 0;
+    size_t i, k;
+
+    s = section_at(p, addr, &off);
+    if (s && off < s->size) {
+        const char *at = (const char *)win + (addr - p->text_base);
+        if (s->sh.sh_type != SHT_NOBITS && memchr(at, '\0', s->size - off))
+            return strdup(at);
+        return NULL;
+    }
+    for (i = 0; i < nr_loaded; i++) {
+        s = section_at(loaded[i], addr, &off);
+        if (s && off < s->size && s->data && memchr(s->data + off, '\0', s->size - off))
+            return strdup((const char *)s->data + off);
+    }
+    for (k = 0; k < sizeof(buf) - 1; k++) {
+        if (lpi_read(img, addr + k, &buf[k], 1, NULL))
+            return NULL;
+        if (!buf[k])
+            return strdup(buf);
+    }
+    return NULL;
+}
+
+int lpl_read_funcs(struct lpl_payload *p, const unsigned char *win, const struct lpi_image *img,
+                   struct lpl_payload *const *loaded, size_t nr_loaded, bool structural,
+                   struct lpl_verdict *v)
 {
     const struct lpe_section *s = lpe_find_section(p->elf, LIVEPATCH_SEC_FUNCS);
     size_t i, n;
 
+    free_funcs(p);
     if (!s)
         return 0;
-    if (!s->size || s->size % LIVEPATCH_FUNC_SIZE || !s->data)
-        return lpl_fail(v, EINVAL, "%s: %s: size %zu is not a non-zero multiple of %d",
-                        p->name, s->name, s->size, LIVEPATCH_FUNC_SIZE);
-    if (s->sh.sh_flags & SHF_WRITE)
-        return lpl_fail(v, EINVAL, "%s: %s: must be read-only", p->name, s->name);
+    if (s->size % LIVEPATCH_FUNC_SIZE)
+        return lpl_fail(v, EINVAL, "%s: %s: size %zu is not a multiple of %d", p->name,
+                        s->name, s->size, LIVEPATCH_FUNC_SIZE);
+    if (!p->addr[s->index])
+        return lpl_fail(v, EINVAL, "%s: %s: not loaded (no SHF_ALLOC)", p->name, s->name);
     n = s->size / LIVEPATCH_FUNC_SIZE;
-    p->funcs = calloc(n, sizeof(*p->funcs));
+    p->funcs = calloc(n + 1, sizeof(*p->funcs));
     if (!p->funcs)
         return lpl_fail(v, ENOMEM, "out of memory");
     for (i = 0; i < n; i++) {
         uint64_t off = i * LIVEPATCH_FUNC_SIZE;
-        const struct lpe_rela *nr = rela_at(s, off + LIVEPATCH_FUNC_OFF_NAME);
-        const struct lpe_rela *ar = rela_at(s, off + LIVEPATCH_FUNC_OFF_NEW_ADDR);
+        const unsigned char *raw = win + (p->addr[s->index] - p->text_base) + off;
+        const struct lpe_rela *orl = NULL;
         struct livepatch_func e;
         struct lpl_func *f = &p->funcs[i];
-        const char *name = NULL;
         unsigned char head[4] = { 0 };
-        uint64_t min;
+        uint64_t min, name_ptr, new_addr;
+        size_t nr;
+        char lb[32];
+        const char *fn;
 
-        memcpy(&e, s->data + off, sizeof(e));
+        memcpy(&e, raw, sizeof(e));
         p->nr_funcs++;
+        f->index = i;
+        if (s->rela) {
+            orl = lpe_relas_in(s, off + LIVEPATCH_FUNC_OFF_OLD_ADDR,
+                               off + LIVEPATCH_FUNC_OFF_OLD_ADDR + 1, &nr);
+            if (nr && orl->type == R_X86_64_64)
+                f->old_sym = orl->sym->name[0] ? orl->sym->name : NULL;
+        }
+        name_ptr = (uint64_t)(uintptr_t)e.name;
+        if (name_ptr)
+            f->name = string_at(p, win, name_ptr, img, loaded, nr_loaded);
+        fn = lpl_func_label(f, lb, sizeof(lb));
         if (e.version != LIVEPATCH_PAYLOAD_VERSION)
             return lpl_fail(v, EOPNOTSUPP, "%s: %s: entry %zu has version %u (only %d)",
                             p->name, s->name, i, e.version, LIVEPATCH_PAYLOAD_VERSION);
-        if (nr && nr->type == R_X86_64_64 && nr->sym->sec && nr->sym->sec->data) {
-            uint64_t at = nr->sym->sym.st_value + (uint64_t)nr->addend;
-            if (at < nr->sym->sec->size &&
-                memchr(nr->sym->sec->data + at, '\0', nr->sym->sec->size - at))
-                name = (const char *)nr->sym->sec->data + at;
-        }
-        if (!name || !*name)
-            return lpl_fail(v, EINVAL, "%s: %s: entry %zu has no name", p->name, s->name, i);
-        f->name = strdup(name);
-        if (!f->name)
-            return lpl_fail(v, ENOMEM, "out of memory");
         if (!e.old_size)
-            return lpl_fail(v, EINVAL, "%s: function %s: old_size is 0", p->name, name);
+            return lpl_fail(v, EINVAL, "%s: function %s: old_size is 0", p->name, fn);
         f->old_size = e.old_size;
         f->new_size = e.new_size;
         f->expect = e.expect;
-        if (ar && ar->type == R_X86_64_64) {
-            struct lpe_symbol *t = ar->sym;
-            if (!t->sec || !(t->sec->sh.sh_flags & SHF_EXECINSTR))
-                return lpl_fail(v, EINVAL, "%s: function %s: new_addr does not point at code "
-                                "in the payload", p->name, name);
-            f->new_sec = t->sec;
-            f->new_off = t->sym.st_value + (uint64_t)ar->addend;
-        } else if (e.new_addr) {
-            return lpl_fail(v, EINVAL, "%s: function %s: new_addr is an absolute address",
-                            p->name, name);
-        }
-        if (e.old_addr || structural) {
-            f->old_addr = (uint64_t)(uintptr_t)e.old_addr;
-        } else {
+        f->old_addr = (uint64_t)(uintptr_t)e.old_addr;
+        if (!f->old_addr && !structural) {
+            /* Only now does the name matter: the hypervisor resolves it. */
             struct lp_error le = { 0 };
-            const struct lpi_symbol *is = lpi_lookup(img, name, &le);
-            if (!is)
-                return lpl_fail(v, ENOENT, "%s: function %s: %s", p->name, name,
-                                le.code == LP_ERR_AMBIGUOUS ? "ambiguous in the image"
-                                                            : "not found in the image");
-            f->old_addr = is->addr;
+            const struct lpi_symbol *is;
+
+            if (!name_ptr || !f->name)
+                return lpl_fail(v, EINVAL, "%s: %s: entry %zu has neither old_addr nor a "
+                                "readable name", p->name, s->name, i);
+            is = f->name[0] ? lpi_lookup(img, f->name, &le) : NULL;
+            if (is)
+                f->old_addr = is->addr;
+            else if (le.code == LP_ERR_AMBIGUOUS)
+                return lpl_fail(v, ENOENT, "%s: function %s: ambiguous in the image", p->name,
+                                fn);
+            else if (!(f->old_addr = loaded_symbol(loaded, nr_loaded, f->name)))
+                return lpl_fail(v, ENOENT, "%s: function %s: not found in the image",
+                                p->name, f->name[0] ? f->name : "(empty name)");
+        }
+        new_addr = (uint64_t)(uintptr_t)e.new_addr;
+        if (new_addr) {
+            f->new_sec = section_at(p, new_addr, &f->new_off);
+            if (!f->new_sec)
+                return lpl_fail(v, EINVAL, "%s: function %s: new_addr 0x%llx is not in the "
+                                "payload", p->name, fn, (unsigned long long)new_addr);
         }
         if (!structural && lpi_read(img, f->old_addr, head, 4, NULL) == 0)
             f->endbr = livepatch_is_endbr(head);
-        min = LIVEPATCH_JMP_SIZE + (f->endbr ? LIVEPATCH_ENDBR_SIZE : 0);
-        if (f->new_sec && f->old_size < min)
-            return lpl_fail(v, EINVAL, "%s: function %s: %u bytes cannot take the %llu-byte "
-                            "jump%s", p->name, name, f->old_size, (unsigned long long)min,
-                            f->endbr ? " after its ENDBR64" : "");
         if (!f->new_sec) {
             /* NOP mode: overwrite new_size bytes with NOPs. */
-            if (f->new_size > LIVEPATCH_OPAQUE_SIZE || f->new_size > f->old_size || !f->new_size)
-                return lpl_fail(v, EINVAL, "%s: function %s: NOP mode needs 0 < new_size <= %d "
-                                "and <= old_size (new_size %u, old_size %u)", p->name, name,
-                                LIVEPATCH_OPAQUE_SIZE, f->new_size, f->old_size);
+            if (f->new_size > LIVEPATCH_OPAQUE_SIZE)
+                return lpl_fail(v, EOPNOTSUPP, "%s: function %s: NOP mode of %u bytes (at most "
+                                "%d)", p->name, fn, f->new_size, LIVEPATCH_OPAQUE_SIZE);
+            if (f->new_size > f->old_size)
+                return lpl_fail(v, EINVAL, "%s: function %s: NOP mode of %u bytes is longer "
+                                "than the function (%u)", p->name, fn, f->new_size,
+                                f->old_size);
             if (f->endbr && f->new_size < LIVEPATCH_ENDBR_SIZE)
                 return lpl_fail(v, EINVAL, "%s: function %s: NOP mode of %u bytes would cut "
-                                "its ENDBR64 instruction", p->name, name, f->new_size);
+                                "its ENDBR64 instruction", p->name, fn, f->new_size);
+            continue;
         }
-        if (f->expect.enabled &&
-            (f->expect.rsv || f->expect.len > LIVEPATCH_OPAQUE_SIZE || f->expect.len > f->old_size))
-            return lpl_fail(v, EINVAL, "%s: function %s: invalid expectation (len %u, rsv %u)",
-                            p->name, name, f->expect.len, f->expect.rsv);
+        min = LIVEPATCH_JMP_SIZE + (f->endbr ? LIVEPATCH_ENDBR_SIZE : 0);
+        if (f->old_size < min)
+            return lpl_fail(v, EINVAL, "%s: function %s: %u bytes cannot take the %llu-byte "
+                            "jump%s", p->name, fn, f->old_size, (unsigned long long)min,
+                            f->endbr ? " after its ENDBR64" : "");
+        if (!structural) {
+            int64_t d = (int64_t)(f->old_addr - new_addr);
+            if (d < -(int64_t)0x80000000ll || d >= (int64_t)0x80000000ll)
+                return lpl_fail(v, EOVERFLOW, "%s: function %s: new code is more than 2 GiB "
+                                "away from the old", p->name, fn);
+        }
     }
     return 0;
 }
 
-static int check_distances(struct lpl_payload *p, bool structural, struct lpl_verdict *v)
+/* --- patching sections, hooks, special sections, .modinfo ----------------------------------- */
+
+static const char *const hook_sections[8] = {
+    LIVEPATCH_SEC_HOOK_LOAD,      LIVEPATCH_SEC_HOOK_UNLOAD,    LIVEPATCH_SEC_HOOK_PREAPPLY,
+    LIVEPATCH_SEC_HOOK_APPLY,     LIVEPATCH_SEC_HOOK_POSTAPPLY, LIVEPATCH_SEC_HOOK_PREREVERT,
+    LIVEPATCH_SEC_HOOK_REVERT,    LIVEPATCH_SEC_HOOK_POSTREVERT,
+};
+
+/* .livepatch.funcs and the hook sections: each one present is not empty; one at least. */
+static int check_patching(struct lpl_payload *p, struct lpl_verdict *v)
 {
+    const struct lpe_section *s = lpe_find_section(p->elf, LIVEPATCH_SEC_FUNCS);
+    bool any = s != NULL;
     size_t i;
 
-    if (structural)
-        return 0;
-    for (i = 0; i < p->nr_funcs; i++) {
-        const struct lpl_func *f = &p->funcs[i];
-        int64_t d;
-
-        if (!f->new_sec)
+    if (s && !s->size)
+        return lpl_fail(v, EINVAL, "%s: %s: empty", p->name, s->name);
+    for (i = 0; i < 8; i++) {
+        s = lpe_find_section(p->elf, hook_sections[i]);
+        if (!s)
             continue;
-        d = (int64_t)(p->addr[f->new_sec->index] + f->new_off - (f->old_addr + 5));
-        if (d != (int32_t)d)
-            return lpl_fail(v, EOVERFLOW, "%s: function %s: new code is more than 2 GiB away "
-                            "from the old", p->name, f->name);
+        if (!s->size)
+            return lpl_fail(v, EINVAL, "%s: %s: empty", p->name, s->name);
+        any = true;
     }
+    if (!any)
+        return lpl_fail(v, EINVAL, "%s: neither %s nor any hook section: nothing to do",
+                        p->name, LIVEPATCH_SEC_FUNCS);
     return 0;
 }
-
-/* --- hooks, special sections, .modinfo ------------------------------------------------------- */
 
 static int check_hooks(struct lpl_payload *p, struct lpl_verdict *v)
 {
-    static const char *const multi[] = { LIVEPATCH_SEC_HOOK_LOAD, LIVEPATCH_SEC_HOOK_UNLOAD };
-    static const char *const single[] = { LIVEPATCH_SEC_HOOK_PREAPPLY, LIVEPATCH_SEC_HOOK_APPLY,
-                                          LIVEPATCH_SEC_HOOK_POSTAPPLY,
-                                          LIVEPATCH_SEC_HOOK_PREREVERT,
-                                          LIVEPATCH_SEC_HOOK_REVERT,
-                                          LIVEPATCH_SEC_HOOK_POSTREVERT };
     size_t i;
 
-    for (i = 0; i < 2; i++) {
-        const struct lpe_section *s = lpe_find_section(p->elf, multi[i]);
+    for (i = 0; i < 8; i++) {
+        const struct lpe_section *s = lpe_find_section(p->elf, hook_sections[i]);
+        bool multi = i < 2;
         if (!s)
             continue;
-        if (!s->size || s->size % LIVEPATCH_HOOK_PTR_SIZE)
-            return lpl_fail(v, EINVAL, "%s: %s: size %zu is not a non-zero multiple of %d",
+        if (multi && s->size % LIVEPATCH_HOOK_PTR_SIZE)
+            return lpl_fail(v, EINVAL, "%s: %s: size %zu is not a multiple of %d",
                             p->name, s->name, s->size, LIVEPATCH_HOOK_PTR_SIZE);
-        p->hooks |= 1u << i;
-    }
-    for (i = 0; i < 6; i++) {
-        const struct lpe_section *s = lpe_find_section(p->elf, single[i]);
-        if (!s)
-            continue;
-        if (s->size != LIVEPATCH_HOOK_PTR_SIZE)
+        if (!multi && s->size != LIVEPATCH_HOOK_PTR_SIZE)
             return lpl_fail(v, EINVAL, "%s: %s: must hold exactly one %d-byte pointer (size %zu)",
                             p->name, s->name, LIVEPATCH_HOOK_PTR_SIZE, s->size);
-        p->hooks |= 1u << (i + 2);
+        p->hooks |= 1u << i;
     }
-    if (!p->nr_funcs && !p->hooks)
-        return lpl_fail(v, EINVAL, "%s: neither %s nor any hook section: nothing to do",
-                        p->name, LIVEPATCH_SEC_FUNCS);
     return 0;
 }
 
@@ -550,9 +879,13 @@ static int check_special(struct lpl_payload *p, struct lpl_verdict *v)
 
     for (i = 1; i < o->nr_sections; i++) {
         const struct lpe_section *s = o->sections[i];
-        size_t esize = 0;
+        size_t esize = 0, bl = strlen(LIVEPATCH_SEC_BUG_FRAMES);
 
-        if (strncmp(s->name, LIVEPATCH_SEC_BUG_FRAMES, strlen(LIVEPATCH_SEC_BUG_FRAMES)) == 0)
+        /* Only the first section of a name counts, as in the hypervisor's look-ups. */
+        if (lpe_find_section(o, s->name) != s)
+            continue;
+        if (strncmp(s->name, LIVEPATCH_SEC_BUG_FRAMES, bl) == 0 && s->name[bl] >= '0' &&
+            s->name[bl] < '0' + LIVEPATCH_NR_BUG_FRAMES && !s->name[bl + 1])
             esize = LIVEPATCH_BUG_FRAME_SIZE;
         else if (strcmp(s->name, LIVEPATCH_SEC_EX_TABLE) == 0)
             esize = LIVEPATCH_EX_TABLE_SIZE;
@@ -563,51 +896,43 @@ static int check_special(struct lpl_payload *p, struct lpl_verdict *v)
         if (esize && s->size % esize)
             return lpl_fail(v, EINVAL, "%s: %s: size %zu is not a multiple of its %zu-byte "
                             "entries", p->name, s->name, s->size, esize);
-        if (strncmp(s->name, LIVEPATCH_SEC_BUG_FRAMES, strlen(LIVEPATCH_SEC_BUG_FRAMES)) == 0 &&
-            (s->name[strlen(LIVEPATCH_SEC_BUG_FRAMES)] < '0' ||
-             s->name[strlen(LIVEPATCH_SEC_BUG_FRAMES)] >= '0' + LIVEPATCH_NR_BUG_FRAMES))
-            return lpl_fail(v, EINVAL, "%s: %s: unknown bug frame type", p->name, s->name);
     }
     return 0;
 }
 
 /* Metadata strings; an unterminated last string is reported by check_modinfo(), late,
- * where the hypervisor checks it, but the name is wanted for every message before. */
-static int read_modinfo(struct lpl_payload *p, const char *fallback, struct lpl_verdict *v)
+ * where the hypervisor checks it. */
+static int read_modinfo(struct lpl_payload *p, struct lpl_verdict *v)
 {
     const struct lpe_section *s = lpe_find_section(p->elf, LIVEPATCH_SEC_MODINFO);
     size_t off = 0;
 
-    if (s && s->size && s->data) {
-        p->modinfo = calloc(s->size, sizeof(char *));
-        if (!p->modinfo)
-            return lpl_fail(v, ENOMEM, "out of memory");
-        while (off < s->size) {
-            const char *str = (const char *)s->data + off;
-            size_t n = strnlen(str, s->size - off);
-            /* The last string may lack its NUL (check_modinfo refuses that
-             * later): never look past the n bytes that are there. */
-            if (n) {
-                char *copy = strndup(str, n);
-                if (!copy)
-                    return lpl_fail(v, ENOMEM, "out of memory");
-                p->modinfo[p->nr_modinfo++] = copy;
-                if (n >= 5 && !memcmp(copy, "name=", 5) && !p->name &&
-                    !(p->name = strdup(copy + 5)))
-                    return lpl_fail(v, ENOMEM, "out of memory");
-            }
-            off += n + 1;
+    if (!s || !s->size || !s->data)
+        return 0;
+    p->modinfo = calloc(s->size, sizeof(char *));
+    if (!p->modinfo)
+        return lpl_fail(v, ENOMEM, "out of memory");
+    while (off < s->size) {
+        const char *str = (const char *)s->data + off;
+        size_t n = strnlen(str, s->size - off);
+        /* Never look past the n bytes that are there. */
+        if (n) {
+            char *copy = strndup(str, n);
+            if (!copy)
+                return lpl_fail(v, ENOMEM, "out of memory");
+            p->modinfo[p->nr_modinfo++] = copy;
         }
+        off += n + 1;
     }
-    if (!p->name)
-        p->name = strdup(fallback);
-    return p->name ? 0 : lpl_fail(v, ENOMEM, "out of memory");
+    return 0;
 }
 
 static int check_modinfo(struct lpl_payload *p, struct lpl_verdict *v)
 {
     const struct lpe_section *s = lpe_find_section(p->elf, LIVEPATCH_SEC_MODINFO);
 
+    /* An empty one is let through: Xen 4.17 then reads the byte before the section
+     * (its check indexes size - 1), so its verdict depends on what lies there. */
     if (s && s->size && (!s->data || s->data[s->size - 1] != '\0'))
         return lpl_fail(v, EINVAL, "%s: %s: not NUL-terminated", p->name, s->name);
     return 0;
@@ -625,44 +950,72 @@ static int check_duplicate_id(struct lpl_payload *p, struct lpl_payload *const *
     return 0;
 }
 
-static int check_payload(const void *buf, size_t len, const char *name,
+/* Copy and relocate the payload into a scratch image of its memory, then read its
+ * function entries from there. */
+static int load_and_read(struct lpl_payload *p, const struct lpi_image *img,
+                         struct lpl_payload *const *loaded, size_t nr_loaded, bool structural,
+                         struct lpl_verdict *v)
+{
+    unsigned char *win = calloc(1, p->rw_base + p->rw_size - p->text_base + 1);
+    int rc;
+
+    if (!win)
+        return lpl_fail(v, ENOMEM, "out of memory");
+    rc = lpl_load(p, win, img, loaded, nr_loaded, structural, v);
+    if (!rc)
+        rc = lpl_read_funcs(p, win, img, loaded, nr_loaded, structural, v);
+    free(win);
+    return rc;
+}
+
+static int check_payload(const void *buf, size_t len, const char *file,
                          const struct lpi_image *img, struct lpl_payload *const *loaded,
                          size_t nr_loaded, bool structural, struct lpl_payload **out,
                          struct lpl_verdict *v)
 {
+    const Elf64_Ehdr *eh = buf;
     struct lpl_payload *p;
     struct lp_error e = { 0 };
+    struct raw r;
 
     memset(v, 0, sizeof(*v));
-    if (check_header(buf, len, name, v))
-        return -1;
+    *out = NULL;
     p = calloc(1, sizeof(*p));
-    if (!p)
-        return lpl_fail(v, ENOMEM, "out of memory");
-    if (lpe_open_memory(buf, len, name, &p->elf, &e)) {
+    if (!p || !(p->name = default_name(file))) {
         free(p);
-        return lpl_fail(v, EINVAL, "%s", e.msg);
+        return lpl_fail(v, ENOMEM, "out of memory");
     }
-    /* The name is only known from .modinfo; until then messages use the file name. */
-    p->name = strdup(name);
-    if (!p->name || check_sections(p, v))
+    if (check_header(buf, len, file, v))
         goto fail;
-    free(p->name);
-    p->name = NULL;
-    if (read_modinfo(p, name, v) || check_xen_depends(p, img, structural, v) ||
+    r.b = buf;
+    r.len = len;
+    r.sh = (const Elf64_Shdr *)((const unsigned char *)buf + eh->e_shoff);
+    r.shnum = eh->e_shnum;
+    if (early_name(&r, p, v) || check_raw(&r, p, v))
+        goto fail;
+    if (lpe_open_memory(buf, len, p->name, &p->elf, &e)) {
+        lpl_fail(v, EINVAL, "%s", e.msg);
+        goto fail;
+    }
+    if (check_sections(p, v) || read_modinfo(p, v) || lpl_place(p, img, loaded, nr_loaded, v) ||
+        resolve_symbols(p, img, loaded, nr_loaded, structural, v) ||
+        check_required(p, v) || check_patching(p, v) ||
+        load_and_read(p, img, loaded, nr_loaded, structural, v) || check_hooks(p, v) ||
+        read_note(p, LIVEPATCH_SEC_BUILD_ID, p->id, &p->id_len, v) ||
+        check_duplicate_id(p, loaded, nr_loaded, v) ||
         read_note(p, LIVEPATCH_SEC_DEPENDS, p->depends, &p->depends_len, v) ||
-        read_note(p, LIVEPATCH_SEC_BUILD_ID, p->id, &p->id_len, v))
-        goto fail;
-    if (lpl_place(p, img, loaded, nr_loaded, v) || check_funcs(p, img, structural, v) ||
-        collect_new_symbols(p, img, loaded, nr_loaded, structural, v) ||
-        check_relocations(p, img, loaded, nr_loaded, structural, v) ||
-        check_distances(p, structural, v) || check_hooks(p, v) || check_special(p, v) ||
-        check_modinfo(p, v) || check_duplicate_id(p, loaded, nr_loaded, v))
+        read_note(p, LIVEPATCH_SEC_XEN_DEPENDS, p->xen_depends, &p->xen_depends_len, v) ||
+        check_special(p, v) || check_modinfo(p, v) ||
+        check_xen_depends(p, img, structural, v) ||
+        collect_new_symbols(p, img, loaded, nr_loaded, structural, v))
         goto fail;
     *out = p;
     return 0;
 fail:
-    lpl_payload_free(p);
+    if (structural)
+        *out = p;
+    else
+        lpl_payload_free(p);
     return -1;
 }
 

@@ -236,6 +236,23 @@ static uint64_t take64(struct rbuf *r)
     return v;
 }
 
+/*
+ * The function entries as the image now holds them (copied and relocated by the
+ * apply that put the payload there), read the way the hypervisor reads them.
+ */
+static int reread_funcs(struct lpl_stack *st, struct lpl_payload *p,
+                        struct lpl_payload *const *loaded, size_t nr_loaded,
+                        struct lpl_verdict *v)
+{
+    uint64_t cong = congruence(st);
+
+    if (p->text_base < cong || p->rw_base + p->rw_size - cong > st->len)
+        return lpl_fail(v, EINVAL, "%s: %s: %s is not where the record says", st->path,
+                        RECORD_SECTION, p->name);
+    return lpl_read_funcs(p, st->buf + (p->text_base - cong), st->img, loaded, nr_loaded,
+                          false, v);
+}
+
 static int load_record(struct lpl_stack *st, struct lpl_verdict *v)
 {
     const struct lpe_section *s = lpe_find_section(st->img->elf, RECORD_SECTION);
@@ -303,10 +320,13 @@ static int load_record(struct lpl_stack *st, struct lpl_verdict *v)
         rc = loaded ? lpl_check(e->raw, e->raw_len, e->file_name, st->img, loaded, st->n,
                                 &e->p, v)
                     : lpl_fail(v, ENOMEM, "out of memory");
-        free(loaded);
         st->n++;
-        if (rc || lpl_place_at(e->p, e->text_base, e->reserve, v))
+        if (rc || lpl_place_at(e->p, e->text_base, e->reserve, v) ||
+            reread_funcs(st, e->p, loaded, st->n - 1, v)) {
+            free(loaded);
             return -1;
+        }
+        free(loaded);
     }
     return 0;
 }
@@ -371,45 +391,6 @@ static void write_nops(unsigned char *b, size_t n)
     }
 }
 
-static int relocate(struct lpl_stack *st, struct lpl_payload *p, uint64_t cong,
-                    struct lpl_payload *const *loaded, struct lpl_verdict *v)
-{
-    const struct lpe_object *o = p->elf;
-    size_t i, j;
-
-    for (i = 1; i < o->nr_sections; i++) {
-        const struct lpe_section *rs = o->sections[i];
-        const struct lpe_section *base = rs->base;
-
-        if (rs->sh.sh_type != SHT_RELA || !base || !p->addr[base->index])
-            continue;
-        for (j = 0; j < rs->nr_relas; j++) {
-            const struct lpe_rela *r = &rs->relas[j];
-            uint64_t s, pc = p->addr[base->index] + r->offset;
-            unsigned char *at = st->buf + (pc - cong);
-            int64_t val;
-            int32_t v32;
-
-            if (r->type == R_X86_64_NONE)
-                continue;
-            if (lpl_symbol_address(p, r->sym, st->img, loaded, st->n, &s, v))
-                return -1;
-            if (r->type == R_X86_64_64) {
-                uint64_t v64 = s + (uint64_t)r->addend;
-                memcpy(at, &v64, 8);
-                continue;
-            }
-            val = (int64_t)(s + (uint64_t)r->addend - pc);
-            v32 = (int32_t)val;
-            if (val != v32)
-                return lpl_fail(v, EOVERFLOW, "%s: section %s: relocation %zu overflows 32 bits",
-                                p->name, rs->name, j);
-            memcpy(at, &v32, 4);
-        }
-    }
-    return 0;
-}
-
 static int write_segments(struct lpl_stack *st, struct entry *e, uint64_t cong,
                           struct lpl_verdict *v)
 {
@@ -423,11 +404,6 @@ static int write_segments(struct lpl_stack *st, struct entry *e, uint64_t cong,
     old_n = eh.e_phnum;
     if (grow(st, p->rw_base + p->rw_size - cong, v))
         return -1;
-    for (i = 1; i < p->elf->nr_sections; i++) {
-        const struct lpe_section *s = p->elf->sections[i];
-        if (p->addr[i] && s->data && s->sh.sh_type != SHT_NOBITS)
-            memcpy(st->buf + (p->addr[i] - cong), s->data, s->size);
-    }
     /* The new program header table: the old entries plus the two new segments. */
     if ((old_n + 2) * sizeof(Elf64_Phdr) > e->reserve)
         return lpl_fail(v, ENOBUFS, "%s: no room for the program header table", st->path);
@@ -471,9 +447,6 @@ static int write_trampolines(struct lpl_stack *st, struct entry *e, struct lpl_v
 
         if (file_offset(st, f->old_addr, f->old_size, &off, v))
             return -1;
-        if (f->expect.enabled && memcmp(st->buf + off, f->expect.data, f->expect.len))
-            return lpl_fail(v, EINVAL, "%s: function %s: the first %u bytes in the image are "
-                            "not the expected ones", p->name, f->name, f->expect.len);
         u->off = off + skip;
         u->len = (uint8_t)len;
         memcpy(u->bytes, st->buf + u->off, len);
@@ -573,12 +546,8 @@ static int apply_one(struct lpl_stack *st, const void *buf, size_t len, const ch
         return lpl_fail(v, ENOMEM, "out of memory");
     if (lpl_check(buf, len, name, st->img, loaded, st->n, &e.p, v))
         goto fail;
-    if (!lpl_depends_ok(e.p, on_image || !st->n ? NULL : st->e[st->n - 1].p, st->img)) {
-        lpl_fail(v, EINVAL, "%s: %s: depends on a build id that is not %s", e.p->name,
-                 LIVEPATCH_SEC_DEPENDS,
-                 on_image || !st->n ? "the image's" : "the top applied payload's");
+    if (lpl_apply_checks(e.p, on_image || !st->n ? NULL : st->e[st->n - 1].p, st->img, v))
         goto fail;
-    }
     if (e.p->hooks && !skip_hooks) {
         lpl_fail(v, EOPNOTSUPP, "%s: has hooks, which cannot run in an offline apply "
                  "(use --skip-hooks to apply without running them)", e.p->name);
@@ -603,8 +572,12 @@ static int apply_one(struct lpl_stack *st, const void *buf, size_t len, const ch
     reserve = align_up((st->img->elf->nr_phdrs + 2) * sizeof(Elf64_Phdr), 64);
     e.text_base = lpl_next_address(st->img, loaded, st->n, st->len);
     e.reserve = reserve;
+    /* Placed for good now: copy, relocate and read the entries again, from the image. */
     if (lpl_place_at(e.p, e.text_base, reserve, v) || write_segments(st, &e, cong, v) ||
-        relocate(st, e.p, cong, loaded, v) || write_trampolines(st, &e, v))
+        lpl_load(e.p, st->buf + (e.p->text_base - cong), st->img, loaded, st->n, false, v) ||
+        lpl_read_funcs(e.p, st->buf + (e.p->text_base - cong), st->img, loaded, st->n, false,
+                       v) ||
+        write_trampolines(st, &e, v))
         goto restore;
     st->e[st->n++] = e;
     if (write_record(st, v) || reparse(st, v)) {

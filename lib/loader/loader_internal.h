@@ -26,6 +26,21 @@ int lpl_place_at(struct lpl_payload *p, uint64_t base, uint64_t reserve,
 int lpl_place(struct lpl_payload *p, const struct lpi_image *img,
               struct lpl_payload *const *loaded, size_t nr_loaded, struct lpl_verdict *v);
 
+/*
+ * Copy the payload's loaded sections into win (its memory from text_base, zeroed by
+ * the caller) and apply every relocation of a loaded section, as the hypervisor
+ * does before it reads anything.  structural: leave relocations against undefined
+ * symbols alone (no image to resolve them against).
+ */
+int lpl_load(struct lpl_payload *p, unsigned char *win, const struct lpi_image *img,
+             struct lpl_payload *const *loaded, size_t nr_loaded, bool structural,
+             struct lpl_verdict *v);
+
+/* Read and check the function entries from the relocated memory lpl_load filled. */
+int lpl_read_funcs(struct lpl_payload *p, const unsigned char *win, const struct lpi_image *img,
+                   struct lpl_payload *const *loaded, size_t nr_loaded, bool structural,
+                   struct lpl_verdict *v);
+
 int lpl_symbol_address(const struct lpl_payload *p, const struct lpe_symbol *y,
                        const struct lpi_image *img, struct lpl_payload *const *loaded,
                        size_t nr_loaded, uint64_t *addr, struct lpl_verdict *v);

@@ -60,7 +60,8 @@ int lpl_place_at(struct lpl_payload *p, uint64_t base, uint64_t reserve, struct 
         }
         for (i = 1; i < o->nr_sections; i++) {
             const struct lpe_section *s = o->sections[i];
-            if (!(s->sh.sh_flags & SHF_ALLOC) || !s->size ||
+            /* Empty sections too: the hypervisor gives them an address. */
+            if (!(s->sh.sh_flags & SHF_ALLOC) ||
                 ((s->sh.sh_flags & SHF_WRITE) != 0) != (pass == 1))
                 continue;
             at = align_up(at, s->sh.sh_addralign ? s->sh.sh_addralign : 1);

@@ -3,7 +3,9 @@
  * check the loader's verdict on exactly that.  Offsets come from the ELF model;
  * the change is written straight into the file's bytes.
  *
- *   payload-mutate FILE machine N | type N | shoff N
+ *   payload-mutate FILE machine N | type N | shoff N | version N   (version: e_version)
+ *   payload-mutate FILE offset SECTION N      (sh_offset)
+ *   payload-mutate FILE symshndx NAME|#INDEX N   (st_shndx of the first symbol NAME)
  *   payload-mutate FILE flags SECTION wax      (any of w, a, x)
  *   payload-mutate FILE align SECTION N
  *   payload-mutate FILE size SECTION N
@@ -120,6 +122,20 @@ int main(int argc, char **argv)
         ehdr()->e_type = (Elf64_Half)strtoul(argv[3], NULL, 0);
     else if (!strcmp(op, "shoff"))
         ehdr()->e_shoff = strtoull(argv[3], NULL, 0);
+    else if (!strcmp(op, "version"))
+        ehdr()->e_version = (Elf64_Word)strtoul(argv[3], NULL, 0);
+    else if (argc >= 5 && !strcmp(op, "offset"))
+        shdr(section(argv[3])->index)->sh_offset = strtoull(argv[4], NULL, 0);
+    else if (argc >= 5 && !strcmp(op, "symshndx")) {
+        struct lpe_symbol *y = argv[3][0] == '#' && strtoul(argv[3] + 1, NULL, 0) <
+                                                        obj->nr_symbols
+                                   ? obj->symbols[strtoul(argv[3] + 1, NULL, 0)]
+                                   : lpe_find_symbol(obj, argv[3]);
+        if (!y)
+            die("no such symbol", argv[3]);
+        ((Elf64_Sym *)(buf + obj->symtab->sh.sh_offset))[y->index].st_shndx =
+            (Elf64_Half)strtoul(argv[4], NULL, 0);
+    }
     else if (argc >= 5 && !strcmp(op, "flags")) {
         Elf64_Shdr *sh = shdr(section(argv[3])->index);
         sh->sh_flags &= ~(uint64_t)(SHF_WRITE | SHF_ALLOC | SHF_EXECINSTR);
