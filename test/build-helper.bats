@@ -187,18 +187,32 @@ make_built() {
     [ "$(cat tree/xen/include/xen/h.h)" = "#define H 2" ]
 }
 
-@test "prepare: a touched file no dependency file names means a full build" {
+@test "prepare: a touched file no object depends on is named and left out, not a full build" {
     make_built base
     mkdir -p src/xen/include/xen
     printf '#define UNUSED 2\n' >src/xen/include/xen/unused.h
-    printf 'xen/include/xen/h.h\n' >src/xen/include/xen/h.h
+    printf '#define H 2\n' >src/xen/include/xen/h.h
     printf 'xen/include/xen/h.h\nxen/include/xen/unused.h\n' >list
+    run --separate-stderr lp-build-helper prepare --base base --prev base --tree tree --src src \
+        --touched list --config base/xen/.config
+    assert_success
+    assert_output $'arch/x86/t.o\ncommon/a.o'
+    [[ $stderr == *"xen/include/xen/unused.h: no object of this build depends on it"* ]]
+}
+
+@test "prepare: a file only, or a non-source, or --full means a full build" {
+    make_built base
+    mkdir -p src/xen/include/xen
+    printf '#define UNUSED 2\n' >src/xen/include/xen/unused.h
+    printf 'xen/include/xen/unused.h\n' >list
     run lp-build-helper prepare --base base --prev base --tree tree --src src --touched list \
         --config base/xen/.config
     assert_success
     assert_output ""
     # A full copy: objects and images too, the finished-build mark gone.
-    [ -f tree/xen/common/a.o ] && [ -f tree/xen/xen-syms ] && [ ! -e tree/.complete ]
+    [ -f tree/xen/common/a.o ]
+    [ -f tree/xen/xen-syms ]
+    [ ! -e tree/.complete ]
     # Not a source under xen/: full as well; so is --full.
     printf 'Makefile\n' >list2
     run lp-build-helper prepare --base base --prev base --tree tree2 --src src --touched list2 \
@@ -210,6 +224,54 @@ make_built() {
         --config base/xen/.config --full
     assert_success
     assert_output ""
+}
+
+@test "prepare: Xen's .NAME.o.cmd records (fixdep) name the objects to remake" {
+    make_built base
+    rm base/xen/common/a.d base/xen/common/.c.o.d base/xen/arch/x86/t.d
+    # As Kbuild's fixdep writes them: the command, the source, the headers, and
+    # $(wildcard ...) entries for configuration options.
+    cat >base/xen/common/.a.o.cmd <<'CMD'
+cmd_common/a.o := /some/where/livepatch-gcc -c common/a.c -o common/.a.o.tmp -MQ common/a.o
+
+source_common/a.o := common/a.c
+
+deps_common/a.o := \
+    $(wildcard include/config/debug.h) \
+  include/xen/lib.h \
+
+common/a.o: $(deps_common/a.o)
+
+$(deps_common/a.o):
+CMD
+    cat >base/xen/arch/x86/.t.o.cmd <<'CMD'
+cmd_arch/x86/t.o := gcc -c arch/x86/t.c -o arch/x86/.t.o.tmp -MQ arch/x86/t.o
+
+source_arch/x86/t.o := arch/x86/t.c
+
+deps_arch/x86/t.o := \
+  include/xen/h.h \
+    $(wildcard include/config/h.h) \
+
+arch/x86/t.o: $(deps_arch/x86/t.o)
+
+$(deps_arch/x86/t.o):
+CMD
+    # A .cmd of something that is not an object names nothing.
+    printf 'cmd_common/x.S := cpp\nsource_common/x.S := include/xen/h.h\n' >base/xen/common/.x.S.cmd
+    mkdir -p src/xen/include/xen src/xen/common
+    printf '#define H 2\n' >src/xen/include/xen/h.h
+    printf 'int a(void) { return 2; }\n' >src/xen/common/a.c
+    printf 'xen/include/xen/h.h\n' >list
+    run lp-build-helper prepare --base base --prev base --tree tree --src src --touched list \
+        --config base/xen/.config
+    assert_success
+    assert_output "arch/x86/t.o"
+    printf 'xen/common/a.c\nxen/include/xen/h.h\n' >list2
+    run lp-build-helper prepare --base base --prev base --tree tree2 --src src --touched list2 \
+        --config base/xen/.config
+    assert_success
+    assert_output $'arch/x86/t.o\ncommon/a.o'
 }
 
 @test "prepare: an unchanged touched file keeps its mtime; .config is written if it differs" {
