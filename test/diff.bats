@@ -181,6 +181,69 @@ load test_helper
     assert_line --regexp '.*FUNC +LOCAL +DEFAULT +[0-9]+ on_load\.lp_[0-9a-f]{8}$'
 }
 
+@test "LIVEPATCH_NOP: NOP-mode entries (new_addr 0, new_size the length) and nothing else" {
+    diff_case nop
+    run create-diff-object -r orig.o patched.o image out.o
+    assert_success
+    assert_output --partial "0 functions patched, 2 NOPped"
+    want_hit=$(readelf -sW image | awk '$8 == "trace_hit" {print $3}')
+    want_log=$(readelf -sW image | awk '$8 == "log_event" {print $3}')
+    addr_hit=$(nm image | awk '$3 == "trace_hit" {print $1}' | sed 's/^0*//')
+    run payload-funcs out.o
+    assert_success
+    # Plain name for a global, file#name for a local; no relocation of new_addr.
+    assert_line "trace_hit new=(nop) new_size=5 old_size=$want_hit old_addr=$addr_hit version=2 expect=0"
+    assert_line --regexp "^common/nop\\.c#log_event new=\\(nop\\) new_size=7 old_size=$want_log old_addr=[0-9a-f]+ version=2 expect=0\$"
+    [ "${#lines[@]}" -eq 2 ]
+    run bash -c "readelf -rW out.o | sed -n '/rela.livepatch.funcs/,/^\$/p' | grep -c R_X86_64"
+    assert_output 2
+    # Neither the request section nor its helper symbols reach the payload, nor the code.
+    run readelf -SW out.o
+    refute_output --partial ".livepatch.nops"
+    refute_output --partial ".text.trace_hit"
+    run readelf -sW out.o
+    refute_output --partial "livepatch_nop_data"
+}
+
+@test "LIVEPATCH_NOP lengths outside 1..31 or beyond the function are refused naming it" {
+    diff_case nop -DNOP_FN=trace_hit -DNOP_LEN=0
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial "LIVEPATCH_NOP(trace_hit, 0): NOP mode overwrites 1 to 31 bytes"
+    [ ! -e out.o ]
+    diff_case nop -DNOP_FN=trace_hit -DNOP_LEN=32
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial "LIVEPATCH_NOP(trace_hit, 32): NOP mode overwrites 1 to 31 bytes"
+    diff_case nop -DNOP_FN=tiny -DNOP_LEN=4
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial "LIVEPATCH_NOP(tiny, 4): tiny is 3 bytes in the image"
+    [ ! -e out.o ]
+    # The whole function is allowed.
+    diff_case nop -DNOP_FN=tiny -DNOP_LEN=3
+    run create-diff-object orig.o patched.o image out.o
+    assert_success
+    run payload-funcs out.o
+    assert_line "tiny new=(nop) new_size=3 old_size=3 old_addr=0 version=2 expect=0"
+}
+
+@test "LIVEPATCH_NOP of a function that also changed, of data or cutting ENDBR64 is refused" {
+    diff_case nop -DNOP_FN=trace_hit -DNOP_LEN=5 -DCHANGE_TOO
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial "LIVEPATCH_NOP(trace_hit, 5): trace_hit changed in this patch: a function cannot be both replaced and NOPped"
+    [ ! -e out.o ]
+    diff_case nop -DNOP_FN=trace_buf -DNOP_LEN=5
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial "LIVEPATCH_NOP(trace_buf, 5): trace_buf is not a function"
+    diff_case nop -DNOP_FN=trace_hit -DNOP_LEN=2 -fcf-protection=branch
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial "LIVEPATCH_NOP(trace_hit, 2): trace_hit starts with ENDBR64"
+}
+
 @test "the same inputs give a byte-identical payload object" {
     diff_case new-symbols
     create-diff-object orig.o patched.o image a.o

@@ -55,4 +55,18 @@ typedef int livepatch_actioncall_t(struct payload *);  /* replaces the default a
     __attribute__((used, aligned(8), section(".livepatch.expectations"))) = {       \
         (void *)(fn), sizeof((unsigned char[]){ __VA_ARGS__ }), { __VA_ARGS__ } }
 
+/*
+ * Do not replace `fn`: overwrite its first `len` bytes in the running image with NOPs
+ * (the payload's NOP mode, new_addr 0).  len is 1 to 31 and at most the function's
+ * size; the function must not also change in this payload, and a function starting
+ * with ENDBR64 needs len >= 4.  Example: LIVEPATCH_NOP(debug_trap, 5);
+ * Record (struct livepatch_nop_decl, 16 bytes): the function pointer, then len.
+ */
+#define LIVEPATCH_NOP(fn, len_)                                                     \
+    static const struct {                                                           \
+        void *func; unsigned int len;                                               \
+    } livepatch_nop_data_##fn                                                       \
+    __attribute__((used, aligned(8), section(".livepatch.nops"))) = {               \
+        (void *)(fn), (len_) }
+
 #endif

@@ -65,6 +65,7 @@ static inline int livepatch_is_endbr(const unsigned char *code)
 #define LIVEPATCH_SEC_IGNORE_FUNCS ".livepatch.ignore.functions"
 #define LIVEPATCH_SEC_IGNORE_SECS  ".livepatch.ignore.sections"
 #define LIVEPATCH_SEC_EXPECT       ".livepatch.expectations"
+#define LIVEPATCH_SEC_NOPS         ".livepatch.nops"
 
 /* Entry sizes of the special sections in the hypervisor this ABI describes. */
 #define LIVEPATCH_BUG_FRAME_SIZE     8
@@ -144,5 +145,18 @@ struct livepatch_expect_decl {
 };
 #define LIVEPATCH_EXPECT_DECL_SIZE 40
 _Static_assert(sizeof(struct livepatch_expect_decl) == LIVEPATCH_EXPECT_DECL_SIZE, "expect decl");
+
+/*
+ * Toolchain-only record placed by LIVEPATCH_NOP() in LIVEPATCH_SEC_NOPS:
+ * create-diff-object turns it into a NOP-mode livepatch_func (new_addr 0, new_size len).
+ */
+struct livepatch_nop_decl {
+    void *func;                      /* R_X86_64_64 to the function */
+    uint32_t len;                    /* bytes to overwrite: 1 to LIVEPATCH_OPAQUE_SIZE */
+};
+#define LIVEPATCH_NOP_DECL_SIZE 16
+#define LIVEPATCH_NOP_DECL_OFF_LEN 8
+_Static_assert(sizeof(struct livepatch_nop_decl) == LIVEPATCH_NOP_DECL_SIZE, "nop decl");
+_Static_assert(offsetof(struct livepatch_nop_decl, len) == LIVEPATCH_NOP_DECL_OFF_LEN, "nop len");
 
 #endif

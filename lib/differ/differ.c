@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "livepatch/hash.h"
+#include "livepatch/payload.h"
 #include "differ_internal.h"
 
 /* The GCC version string an object was built with (.comment), or "". */
@@ -145,6 +146,7 @@ enum lpd_status lpd_diff(const char *orig, const char *patched, const char *imag
                          struct lpd_result *res, struct lp_error *err)
 {
     struct diff d = { .opts = opts, .res = res, .err = err, .image_path = image };
+    const struct lpe_section *nops;
     enum lpd_status st = LPD_ERROR;
     char msg[1024];
     size_t i;
@@ -165,7 +167,8 @@ enum lpd_status lpd_diff(const char *orig, const char *patched, const char *imag
     if (d.refused)
         goto refused;
     if (!d.nr_changed) {
-        /* New globals or hooks alone still make a payload object (another object may use them). */
+        /* New globals, hooks or NOP requests alone still make a payload object (another
+         * object may use the globals). */
         bool anything = false;
         size_t named = 0;
         for (i = 1; !anything && i < d.patched->nr_symbols; i++) {
@@ -176,7 +179,9 @@ enum lpd_status lpd_diff(const char *orig, const char *patched, const char *imag
                        strncmp(s->sec->name, ".livepatch.", 11) != 0;
         }
         for (i = 1; !anything && i < d.patched->nr_sections; i++)
-            anything = strncmp(d.patched->sections[i]->name, ".livepatch.hooks.", 17) == 0;
+            anything = strncmp(d.patched->sections[i]->name, ".livepatch.hooks.", 17) == 0 ||
+                       (strcmp(d.patched->sections[i]->name, LIVEPATCH_SEC_NOPS) == 0 &&
+                        d.patched->sections[i]->size);
         if (!anything) {
             if (d.nr_init_changed)
                 snprintf(msg, sizeof(msg),
@@ -207,6 +212,11 @@ enum lpd_status lpd_diff(const char *orig, const char *patched, const char *imag
         goto refused;
     snprintf(msg, sizeof(msg), "%s: %zu function%s patched", out, d.nr_changed,
              d.nr_changed == 1 ? "" : "s");
+    nops = lpe_find_section(d.patched, LIVEPATCH_SEC_NOPS);
+    if (nops && nops->size >= LIVEPATCH_NOP_DECL_SIZE) {
+        size_t l = strlen(msg), n = nops->size / LIVEPATCH_NOP_DECL_SIZE;
+        snprintf(msg + l, sizeof(msg) - l, ", %zu NOPped", n);
+    }
     res->summary = strdup(msg);
     st = LPD_WRITTEN;
     goto done;
