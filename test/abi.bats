@@ -46,3 +46,20 @@ SRC
     run readelf -x .livepatch.expectations p.o
     assert_output --partial "00000000 00000000 038d043f"
 }
+
+@test "LIVEPATCH_NOP places a 16-byte record: the function (R_X86_64_64), then the length" {
+    cat > p.c <<'SRC'
+#include "livepatch/hooks.h"
+int quiet(int x) { return x + 1; }
+LIVEPATCH_NOP(quiet, 5);
+SRC
+    cc_obj p.o p.c -I"$LP_ROOT/include" -Wall -Werror
+    run readelf -SW p.o
+    assert_line --regexp '.*\.livepatch\.nops +PROGBITS +0+ [0-9a-f]+ 0+10 .* 8$'
+    run readelf -sW p.o
+    assert_output --partial "livepatch_nop_data_quiet"
+    run bash -c "readelf -rW p.o | sed -n '/rela.livepatch.nops/,/^\$/p'"
+    assert_line --regexp '^0+ +[0-9a-f]+ R_X86_64_64 +0+ quiet \+ 0'
+    run readelf -x .livepatch.nops p.o
+    assert_output --partial "00000000 00000000 05000000 00000000"
+}

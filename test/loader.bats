@@ -141,6 +141,39 @@ refused() {
     cmp "$IMG" back
 }
 
+@test "a payload of LIVEPATCH_NOP requests passes check, apply writes the NOPs, revert undoes them" {
+    # From source: create-diff-object turns LIVEPATCH_NOP(trace_hit, 5) and
+    # LIVEPATCH_NOP(log_event, 7) into NOP-mode entries (test/data/diff/nop).
+    diff_case nop
+    create-diff-object orig.o patched.o image out.o
+    link_payload nop.livepatch image "" nop out.o
+    run livepatch-tool check --image image nop.livepatch
+    assert_success
+    assert_output --partial "nop.livepatch: ok (2 functions"
+    run livepatch-tool info nop.livepatch
+    assert_line --regexp '^  trace_hit  old_size=[0-9]+ new_size=5 \(NOP mode\)$'
+    assert_line --regexp '^  common/nop\.c#log_event  old_size=[0-9]+ new_size=7 \(NOP mode\)$'
+    livepatch-tool apply --image image -o nopped nop.livepatch
+    hit=$(nm image | awk '$3 == "trace_hit" {print $1}')
+    log=$(nm image | awk '$3 == "log_event" {print $1}')
+    run objdump -d --start-address=0x$hit --stop-address=$((0x$hit + 5)) nopped
+    assert_output --regexp '0f 1f 44 00 00[[:space:]]+nopl +0x0\(%rax,%rax,1\)'
+    run objdump -d --start-address=0x$log --stop-address=$((0x$log + 7)) nopped
+    assert_output --regexp '0f 1f 80 00 00 00 00[[:space:]]+nopl +0x0\(%rax\)'
+    # Only those bytes changed: the rest of each function is the image's.
+    size=$(readelf -sW image | awk '$8 == "trace_hit" {print $3}')
+    for f in image nopped; do
+        objdump -s --start-address=$((0x$hit + 5)) --stop-address=$((0x$hit + size)) $f |
+            sed -n '/^Contents/,$p' >"$f.rest"
+    done
+    [ -s image.rest ]
+    cmp image.rest nopped.rest
+    run ./nopped
+    assert_success
+    livepatch-tool revert --image nopped -o back
+    cmp image back
+}
+
 @test "an expectation that matches the image applies, one that does not is refused" {
     addr=$(nm "$IMG" | awk '$3 == "do_domctl" {print $1}')
     first=$(objdump -d --start-address=0x$addr --stop-address=$((0x$addr + 1)) "$IMG" |
