@@ -528,3 +528,17 @@ load test_helper
     assert_equal "$status" 2
     assert_output --partial "data object ptrs (.data.rel.local.ptrs) in patched.o changed: pointer (relocation) at +0x8 differs: b -> c"
 }
+
+@test "a PC-relative field in code that no instruction holds is read as data (S + A)" {
+    diff_case data-in-code
+    run bash -c "readelf -rW patched.o | sed -n '/rela.text.odd/,/^\$/p'"
+    assert_output --regexp 'R_X86_64_PC32 +0+ \.rodata\.odd_limit \+ 0'
+    run create-diff-object -d orig.o patched.o image out.o
+    assert_success
+    assert_output --regexp 'text\.odd\+0x6: R_X86_64_PC32: .*; reading the field as data \(S \+ A\)'
+    # The image's odd_limit, not a copy of its section carried because the +4 missed it.
+    run bash -c "readelf -rW out.o | sed -n '/rela.text.odd/,/^\$/p'"
+    assert_output --regexp 'R_X86_64_PC32 .* common/data-in-code\.c#odd_limit \+ 0'
+    run readelf -sW out.o
+    refute_output --partial 'odd_limit.lp_'
+}

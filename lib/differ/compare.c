@@ -164,15 +164,15 @@ static void mark_ignored(struct diff *d)
     s = lpe_find_section(d->patched, LIVEPATCH_SEC_IGNORE_SECS);
     if (s && s->rela)
         for (i = 0; i < s->rela->nr_relas; i++) {
-            struct diff_target t;
+            struct lpe_section *strs, *ign;
             const char *name;
-            struct lpe_section *ign;
+            int64_t off;
 
-            diff_resolve(d, s, &s->rela->relas[i], &t);
-            if (!t.sec || !t.sec->data || t.off < 0 || (uint64_t)t.off >= t.sec->size)
+            if (!diff_rela_place(d, s, &s->rela->relas[i], &strs, &off) || !strs->data ||
+                off < 0 || (uint64_t)off >= strs->size)
                 continue;
-            name = (const char *)t.sec->data + t.off;
-            if (!memchr(name, '\0', t.sec->size - (size_t)t.off))
+            name = (const char *)strs->data + off;
+            if (!memchr(name, '\0', strs->size - (size_t)off))
                 continue;
             for (ign = lpe_find_section(d->patched, name); ign; ign = ign->next_same_name)
                 for (j = 1; j < d->patched->nr_symbols; j++)
@@ -198,22 +198,24 @@ static void target_words(struct diff *d, const struct lpe_section *sec, const st
                          char *buf, size_t size)
 {
     struct diff_target t;
-    int64_t within;
+    struct lpe_section *x;
+    int64_t off, within;
 
     diff_resolve(d, sec, r, &t);
-    if (t.sec && is_strings(t.sec) && t.sec->data && t.off >= 0 && (uint64_t)t.off < t.sec->size) {
-        snprintf(buf, size, "\"%.*s\"", (int)strnlen((const char *)t.sec->data + t.off,
-                                                      t.sec->size - (size_t)t.off < 80
-                                                          ? t.sec->size - (size_t)t.off : 80),
-                 (const char *)t.sec->data + t.off);
+    if (diff_rela_place(d, sec, r, &x, &off) && is_strings(x) && x->data && off >= 0 &&
+        (uint64_t)off < x->size) {
+        size_t left = x->size - (size_t)off;
+        const char *str = (const char *)x->data + off;
+
+        snprintf(buf, size, "\"%.*s\"", (int)strnlen(str, left < 80 ? left : 80), str);
         return;
     }
     if (!t.sym) {
         snprintf(buf, size, "%s%+lld", t.sec->name, (long long)t.off);
         return;
     }
-    /* The place meant, relative to the symbol (an addend's instruction bias is not part of it). */
-    within = t.sym->sec ? t.off - (int64_t)t.sym->sym.st_value : t.addend + diff_pc_bias(d, sec, r);
+    /* The place meant, relative to the symbol (an instruction's bias is not part of it). */
+    within = t.addend + (t.via_section ? t.off - t.sec_addend : diff_pc_bias(d, sec, r));
     if (within)
         snprintf(buf, size, "%s%+lld", t.sym->name, (long long)within);
     else

@@ -18,7 +18,7 @@ static struct lpe_symbol *debug_target(struct diff *d, const struct lpe_section 
 
     diff_resolve(d, sec, r, &t);
     *addend = t.addend;
-    if (!t.sec)
+    if (!r->sym->sec) /* an extern: debug information does not reach into the image */
         return NULL;
     if (t.via_section && DSEC(t.sec)->out) {
         *addend = t.sec_addend;

@@ -102,14 +102,19 @@ struct diff_target {
      * (externs, named symbols), else the one covering the target; NULL for a place that
      * no function or object covers. */
     struct lpe_symbol *sym;
-    struct lpe_section *sec;      /* where the target is (NULL: undefined, absolute, common) */
+    int64_t addend;               /* S + A as an addend against sym (against sec when sym is NULL) */
+    /* Only when reached through a section symbol or label: */
+    bool via_section;
+    struct lpe_section *sec;      /* the section the target is in */
     int64_t off;                  /* the target's offset in sec: the byte meant */
     int64_t sec_addend;           /* S + A as an addend against the start of sec */
-    int64_t addend;               /* S + A as an addend against sym (against sec when sym is NULL) */
-    bool via_section;             /* reached through a section symbol or label */
 };
 void diff_resolve(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r,
                   struct diff_target *t);
+/* The section and offset of the byte a relocation of sec means, for a named symbol too
+ * (false: the symbol is undefined, absolute or common). */
+bool diff_rela_place(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r,
+                     struct lpe_section **where, int64_t *off);
 /* The function or object a relocation points at; its own symbol when none covers the target. */
 struct lpe_symbol *diff_rela_target(struct diff *d, const struct lpe_section *sec,
                                     const struct lpe_rela *r);

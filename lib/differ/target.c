@@ -15,8 +15,9 @@
  * end - P is read off the instruction itself: each executable section is decoded
  * once with libopcodes (which knows every prefix, VEX and EVEX form, so no length
  * table of our own can fall behind the assembler), restarting at every symbol,
- * which starts an instruction.  A field libopcodes cannot place in an instruction
- * is taken to end its instruction (end - P = field size), and the log says so.
+ * which starts an instruction.  A field that lies in no decoded instruction is data
+ * in code (asm's `.long x - .` in .text): it is read as data, S + A, and the log
+ * says so.
  */
 #include <dis-asm.h>
 #include <stdlib.h>
@@ -50,15 +51,18 @@ static void decode_section(struct diff *d, const struct lpe_section *sec, struct
     size_t n = rs ? rs->nr_relas : 0, i, k = 0;
     disassembler_ftype dis = NULL;
     struct disassemble_info info;
-    uint64_t pc = 0, sync = 0;
+    uint64_t pc = 0, sync = 0, bad = 0;
     bool lost = false;
 
     ds->pc_bias_done = true;
     if (!n)
         return;
     ds->pc_bias = calloc(n, sizeof(*ds->pc_bias));
-    if (!ds->pc_bias)
-        return; /* out of memory: every field is taken to end its instruction */
+    if (!ds->pc_bias) {
+        diff_log(d, "%s: out of memory decoding its instructions; every PC-relative field "
+                    "in it is taken to end its instruction", sec->name);
+        return;
+    }
     if (sec->data) {
         dis = disassembler(bfd_arch_i386, false, bfd_mach_x86_64, NULL);
         init_disassemble_info(&info, NULL, ignore_printf, ignore_styled);
@@ -73,11 +77,12 @@ static void decode_section(struct diff *d, const struct lpe_section *sec, struct
         const struct lpe_rela *r = &rs->relas[i];
         unsigned w = diff_reloc_width(r->type);
         const char *why = NULL;
+        char at[64] = "";
         int len = 0;
 
         if (!diff_is_pc_relative(r->type))
             continue;
-        ds->pc_bias[i] = (signed char)w;
+        ds->pc_bias[i] = 0; /* unless an instruction holds it: data in code */
         /* The last symbol at or before the field starts an instruction. */
         while (k < sec->nr_by_offset && sec->by_offset[k]->sym.st_value <= r->offset)
             sync = sec->by_offset[k++]->sym.st_value;
@@ -88,7 +93,8 @@ static void decode_section(struct diff *d, const struct lpe_section *sec, struct
         if (!dis) {
             why = "its section has no bytes to decode";
         } else if (lost) {
-            why = "an earlier instruction of the function did not decode";
+            why = "an earlier instruction does not decode";
+            snprintf(at, sizeof(at), " (at +0x%llx)", (unsigned long long)bad);
         } else {
             for (;;) {
                 len = dis(pc, &info);
@@ -98,17 +104,20 @@ static void decode_section(struct diff *d, const struct lpe_section *sec, struct
             }
             if (len <= 0) {
                 lost = true;
-                why = "the instruction before it does not decode";
+                bad = pc;
+                why = "the bytes from here to the field do not decode as instructions";
+                snprintf(at, sizeof(at), " (from +0x%llx)", (unsigned long long)pc);
             } else if (r->offset + w > pc + (uint64_t)len) {
-                why = "it does not fit in the decoded instruction";
+                why = "the field does not fit in the instruction decoded around it";
+                snprintf(at, sizeof(at), " (+0x%llx, %d bytes)", (unsigned long long)pc, len);
             } else {
                 ds->pc_bias[i] = (signed char)(pc + (uint64_t)len - r->offset);
             }
         }
         if (why)
-            diff_log(d, "%s+0x%llx: %s relocation: %s; assuming the field ends its "
-                        "instruction", sec->name, (unsigned long long)r->offset,
-                     diff_reloc_name(r->type), why);
+            diff_log(d, "%s+0x%llx: %s: %s%s; reading the field as data (S + A)",
+                     sec->name, (unsigned long long)r->offset, diff_reloc_name(r->type), why,
+                     at);
     }
 }
 
@@ -132,6 +141,19 @@ int64_t diff_pc_bias(struct diff *d, const struct lpe_section *sec, const struct
     return ds->pc_bias[at - sec->rela->relas];
 }
 
+bool diff_rela_place(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r,
+                     struct lpe_section **where, int64_t *off)
+{
+    const struct lpe_symbol *s = r->sym;
+
+    if (!s->sec)
+        return false; /* undefined, absolute or common: only the name says where */
+    *where = s->sec;
+    *off = (s->type == STT_SECTION ? 0 : (int64_t)s->sym.st_value) + r->addend +
+           diff_pc_bias(d, sec, r);
+    return true;
+}
+
 void diff_resolve(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r,
                   struct diff_target *t)
 {
@@ -140,15 +162,14 @@ void diff_resolve(struct diff *d, const struct lpe_section *sec, const struct lp
     memset(t, 0, sizeof(*t));
     t->sym = s;
     t->addend = r->addend;
-    t->sec = s->sec;
-    if (!s->sec)
-        return; /* undefined, absolute or common: only the name says where */
-    t->sec_addend = (s->type == STT_SECTION ? 0 : (int64_t)s->sym.st_value) + r->addend;
-    t->off = t->sec_addend + diff_pc_bias(d, sec, r);
-    /* Unsized labels (gcc's .LC0) are places in their section, like section symbols. */
-    if (s->type != STT_SECTION && s->type != STT_NOTYPE)
+    /* A named symbol is the target whatever the addend; only through section symbols and
+     * unsized labels (gcc's .LC0: places in their section) does the place decide. */
+    if ((s->type != STT_SECTION && s->type != STT_NOTYPE) || !s->sec)
         return;
     t->via_section = true;
+    t->sec = s->sec;
+    t->sec_addend = (s->type == STT_SECTION ? 0 : (int64_t)s->sym.st_value) + r->addend;
+    t->off = t->sec_addend + diff_pc_bias(d, sec, r);
     c = t->off >= 0 ? lpe_symbol_at(s->sec, (uint64_t)t->off) : NULL;
     if (c && (c->type == STT_FUNC || c->type == STT_OBJECT)) {
         t->sym = c;
