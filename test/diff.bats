@@ -244,6 +244,17 @@ load test_helper
     assert_output --partial "LIVEPATCH_NOP(trace_hit, 2): trace_hit starts with ENDBR64"
 }
 
+@test "LIVEPATCH_NOP next to a changed function: one replaced, one NOPped" {
+    diff_case nop -DNOP_FN=log_event -DNOP_LEN=6 -DCHANGE_TOO
+    run create-diff-object orig.o patched.o image out.o
+    assert_success
+    assert_output --partial "1 function patched, 1 NOPped"
+    run payload-funcs out.o
+    assert_line --regexp '^trace_hit new=trace_hit new_size=[0-9]+ old_size=[0-9]+ old_addr=0 version=2 expect=0$'
+    assert_line --regexp '^common/nop\.c#log_event new=\(nop\) new_size=6 old_size=[0-9]+ old_addr=0 version=2 expect=0$'
+    [ "${#lines[@]}" -eq 2 ]
+}
+
 @test "the same inputs give a byte-identical payload object" {
     diff_case new-symbols
     create-diff-object orig.o patched.o image a.o
