@@ -72,6 +72,8 @@ void helper_sort_unique(char **v, size_t *n)
 {
     size_t i, j;
 
+    if (*n < 2) /* (qsort of an empty, possibly NULL, array is undefined) */
+        return;
     qsort(v, *n, sizeof(*v), helper_str_cmp);
     for (i = j = 0; i < *n; i++) {
         if (j && !strcmp(v[j - 1], v[i]))

@@ -123,7 +123,14 @@ qemu-system-x86_64 -accel tcg -machine pc -cpu qemu64 -m 1024 -smp 2 \
     </dev/null >"$work/qemu.out" 2>&1 &
 qpid=$!
 t0=$SECONDS
+fatal='Panic on CPU|FATAL TRAP|DOUBLE FAULT|Kernel panic'
 while kill -0 "$qpid" 2>/dev/null; do
+    # A hypervisor that faults may loop in its fault handler instead of rebooting.
+    if grep -aqE "$fatal" "$log"; then
+        sleep 2
+        kill "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null || true; qpid=
+        break
+    fi
     if [ $((SECONDS - t0)) -ge "$timeout" ]; then
         kill "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null || true; qpid=
         last=$(tr -d '\r' <"$log" | grep -v '^$' | tail -n 1)
@@ -133,8 +140,9 @@ while kill -0 "$qpid" 2>/dev/null; do
 done
 wait "$qpid" || true
 qpid=
-if grep -qE 'Panic on CPU|FATAL TRAP|Kernel panic' "$log"; then
-    die "boot" "the machine panicked: $(tr -d '\r' <"$log" | grep -m1 -A2 -E 'Panic on CPU|FATAL TRAP|Kernel panic' | tr '\n' ' ')"
+if grep -aqE "$fatal" "$log"; then
+    step=$(tr -d '\r' <"$log" | grep -aoE '@@RUN [^:]*:' | tail -n 1 | sed 's/@@RUN //; s/:$//')
+    die "boot" "the machine crashed during dom0 step '${step:-<before dom0>}': $(tr -d '\r' <"$log" | grep -a -m1 -A2 -E "$fatal" | tr '\n' ' ')"
 fi
 grep -q '@@DOM0 READY@@' "$log" ||
     die "boot" "dom0 never reached its /init (see $log; QEMU said: $(head -c 300 "$work/qemu.out"))"

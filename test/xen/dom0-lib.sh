@@ -6,11 +6,27 @@
 
 section() { echo; echo "@@SECTION $1@@"; }
 
+# attempt CMD...: run CMD with its output in /tmp/out.  Under software emulation the
+# hypervisor's rendezvous of all CPUs can miss its 30 ms deadline ("Timed out on
+# semaphore", EBUSY): an action that failed that way is tried again, up to 5 times, as an
+# operator would; each retry is marked @@RETRY@@.
+attempt() {
+    _try=1
+    while :; do
+        "$@" >/tmp/out 2>&1
+        _rc=$?
+        [ $_rc -ne 0 ] && [ $_try -lt 5 ] && grep -q 'Error 16' /tmp/out || break
+        cat /tmp/out; echo; echo "@@RETRY $*@@"
+        _try=$((_try + 1))
+    done
+    return $_rc
+}
+
 # run NAME CMD...: run one command, framed.
 run() {
     _n=$1; shift
     echo; echo "@@RUN $_n: $*@@"
-    "$@" >/tmp/out 2>&1
+    attempt "$@"
     _rc=$?
     cat /tmp/out
     echo; echo "@@RC $_n $_rc@@"
@@ -24,6 +40,21 @@ changeset() { echo; echo "@@VALUE $1 changeset=$(cat /sys/hypervisor/properties/
 # The errno xen-livepatch reported ("Error N: ..."), else 1.
 xen_errno() { sed -n 's/.*Error \(-\{0,1\}[0-9][0-9]*\).*/\1/p' /tmp/out | tail -n 1; }
 
+# verdict_upload PAYLOAD ID FILE: only upload (and unload) it: for a payload whose apply
+# would crash the hypervisor (see run.sh).
+verdict_upload() {
+    echo; echo "@@RUN verdict-$1: upload $2@@"
+    xen-livepatch upload "$2" "$3" >/tmp/out 2>&1
+    _rc=$?
+    cat /tmp/out
+    if [ $_rc -eq 0 ]; then
+        echo; echo "@@VERDICT $1 upload-only 0@@"
+        xen-livepatch unload "$2" >/dev/null 2>&1
+    else
+        _e=$(xen_errno); echo; echo "@@VERDICT $1 upload ${_e:-1}@@"
+    fi
+}
+
 # verdict PAYLOAD ID FILE: upload and apply one payload on its own, report both
 # results, then leave nothing behind (revert, unload).
 verdict() {
@@ -31,9 +62,9 @@ verdict() {
     if xen-livepatch upload "$2" "$3" >/tmp/out 2>&1; then
         cat /tmp/out
         echo; echo "@@VERDICT $1 upload 0@@"
-        if xen-livepatch apply "$2" >/tmp/out 2>&1; then
+        if attempt xen-livepatch apply "$2"; then
             cat /tmp/out; echo; echo "@@VERDICT $1 apply 0@@"
-            xen-livepatch revert "$2" >/dev/null 2>&1
+            attempt xen-livepatch revert "$2"
         else
             cat /tmp/out; _e=$(xen_errno); echo; echo "@@VERDICT $1 apply ${_e:-1}@@"
         fi

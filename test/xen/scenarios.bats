@@ -8,8 +8,8 @@ load xen_helper
 setup() { needs_boot; }
 
 @test "every test payload was built by livepatch-build" {
-    for b in 01-extra-version 02-hooks 05-replace 06-expect-holds 07-expect-fails \
-             08-new-function 09-static-a 10-static-b stack; do
+    for b in 01-extra-version 02-hooks 05-replace 06-expect-holds 08-new-function \
+             09-static-a 10-static-b stack; do
         build_ok "$b"
     done
 }
@@ -32,21 +32,19 @@ setup() { needs_boot; }
     out list-01 | grep -qF "patch=01-extra-version.patch sha256:"
 }
 
-@test "load, pre/post-apply, pre/post-revert and unload hooks run, in order, on the hypervisor console" {
+# Xen 4.17 runs the load hooks inside the quiesced apply (after the pre-apply hook, before
+# the post-apply hook) and the unload hooks inside the revert.
+@test "pre-apply, load and post-apply hooks run in order at apply; pre-revert, unload, post-revert at revert" {
     ok upload-hooks
-    out upload-hooks | grep -qF "livepatch-test: load hook"
     ok apply-hooks
-    out apply-hooks | grep -qF "livepatch-test: pre-apply hook"
-    out apply-hooks | grep -qF "livepatch-test: post-apply hook"
+    [ "$(out apply-hooks | grep -oE 'livepatch-test: [a-z-]+ hook' | tr '\n' ,)" = \
+      "livepatch-test: pre-apply hook,livepatch-test: load hook,livepatch-test: post-apply hook," ]
     expect_value applied-hooks extra -hooks
     ok revert-hooks
-    out revert-hooks | grep -qF "livepatch-test: pre-revert hook"
-    out revert-hooks | grep -qF "livepatch-test: post-revert hook"
+    [ "$(out revert-hooks | grep -oE 'livepatch-test: [a-z-]+ hook' | tr '\n' ,)" = \
+      "livepatch-test: pre-revert hook,livepatch-test: unload hook,livepatch-test: post-revert hook," ]
     expect_value reverted-hooks extra .5
     ok unload-hooks
-    out unload-hooks | grep -qF "livepatch-test: unload hook"
-    # pre before post
-    out apply-hooks | grep -oE 'livepatch-test: (pre|post)-apply' | tr '\n' ' ' | grep -q '^livepatch-test: pre-apply livepatch-test: post-apply $'
 }
 
 @test "the second payload of a stack refuses to apply alone" {
