@@ -23,7 +23,7 @@ WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Ilib \
              -DLP_VERSION=\"$(VERSION)\" -D_GNU_SOURCE -MMD -MP
-LDLIBS    := -ldw -lelf -lz -lopcodes -lbfd -lxxhash
+LDLIBS    := -ldw -lelf -lz -lopcodes -lbfd -lxxhash -lcrypto
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 # Folders whose .c files make one program each, named after the folder.

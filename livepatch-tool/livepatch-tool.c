@@ -9,11 +9,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "livepatch/loader.h"
+#include "livepatch/sign.h"
 #include "livepatch/util.h"
 
-enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_REFUSED = 2 };
+/* 3-5: the signature's verdicts (docs/signing.md); they win over 2 when both refuse. */
+enum {
+    EXIT_OK = 0, EXIT_USAGE = 1, EXIT_REFUSED = 2, EXIT_SIG_REJECTED = 3, EXIT_SIG_MISSING = 4,
+    EXIT_SIG_MALFORMED = 5,
+};
+
+/* What --verify-key / --require-signature ask of every payload. */
+struct sigopts {
+    struct lps_key **keys;
+    size_t nr_keys;
+    bool require;
+};
 
 static void usage(FILE *f)
 {
@@ -31,6 +45,11 @@ static void usage(FILE *f)
             "  replace --image IMAGE -o OUT PAYLOAD    revert everything, then apply PAYLOAD\n"
             "  revert --image IMAGE -o OUT      revert the top payload (exact original bytes)\n"
             "  list --image IMAGE               the applied stack, bottom first\n"
+            "  sign PAYLOAD --key KEY.pem [-o OUT]         sign (re-signing replaces the note)\n"
+            "  sign PAYLOAD --digest-out F [--data-out F]  what an HSM must sign (SHA-256 digest,\n"
+            "                                   and the file it is the digest of)\n"
+            "  sign PAYLOAD --signature SIG [--verify-key PUB] [-o OUT]\n"
+            "                                   insert a detached signature made elsewhere\n"
             "\n"
             "Options:\n"
             "  --image FILE     the target image (Xen: xen-syms; or an image patched by apply)\n"
@@ -38,13 +57,21 @@ static void usage(FILE *f)
             "                   itself unless given as -o; written atomically)\n"
             "  --skip-hooks     apply payloads that have hooks without running them\n"
             "  --json           machine-readable info\n"
+            "  --verify-key PUB check/info/sign: verify the signature with this RSA public key\n"
+            "                   (repeatable: any one of them may verify it)\n"
+            "  --require-signature  check/info: an unsigned payload is refused (needs a key)\n"
+            "  --signature-format current|xenserver  sign: note type 1 (default) or XenServer's\n"
+            "                   type 0 with its 8-byte header\n"
+            "  --key-size BITS  sign --digest-out: the signing key's size (default 2048; or\n"
+            "                   taken from --verify-key)\n"
             "  -h, --help       this help\n"
             "  -V, --version    print the version\n"
             "\n"
             "Exit status: 0 success; 1 usage or I/O error; 2 a payload was refused (the\n"
             "message names the payload by its .modinfo name, the section or symbol, and the\n"
-            "errno the hypervisor would return, e.g. EINVAL).  On failure no output file is\n"
-            "written.\n");
+            "errno the hypervisor would return, e.g. EINVAL); 3 no given key verifies the\n"
+            "signature (wrong key, or a byte changed); 4 unsigned with --require-signature;\n"
+            "5 malformed signature note.  On failure no output file is written.\n");
 }
 
 static void refused(const char *what, const struct lpl_verdict *v)
@@ -71,9 +98,91 @@ static void print_id(FILE *f, const unsigned char *id, size_t len)
         fprintf(f, "%02x", id[i]);
 }
 
+/*
+ * The signature's verdict on one payload under `so`: 0 when it is acceptable (what
+ * it is in `ok`, for the success line), else the exit code with the message in `why`.
+ * The signature is looked at whether or not keys are given: a malformed note is
+ * always refused.  -1: the ELF could not be read to find the note (the loader's
+ * refusal says why).
+ */
+static int sig_check(const unsigned char *buf, size_t len, const char *file,
+                     const struct sigopts *so, struct lps_sig *sig, char *ok, size_t oksize,
+                     char *why, size_t whysize)
+{
+    struct lp_error e = { 0 };
+    size_t by = 0;
+    enum lps_status st = lps_verify(buf, len, file, so->keys, so->nr_keys, sig, &by, &e);
+
+    ok[0] = why[0] = '\0';
+    switch (st) {
+    case LPS_VERIFIED:
+        snprintf(ok, oksize, "signature verified by %s", lps_key_path(so->keys[by]));
+        return 0;
+    case LPS_SIGNED:
+        snprintf(ok, oksize, "signed, %s form, not verified (no --verify-key)",
+                 lps_format_name(sig->format));
+        return 0;
+    case LPS_UNSIGNED:
+        if (so->require) {
+            snprintf(why, whysize, "%s: unsigned (no %s note), and --require-signature was "
+                     "given", file, LPS_SEC_SIGNATURE);
+            return EXIT_SIG_MISSING;
+        }
+        snprintf(ok, oksize, "unsigned");
+        return 0;
+    case LPS_REJECTED:
+        snprintf(why, whysize, "%s", e.msg);
+        return EXIT_SIG_REJECTED;
+    case LPS_MALFORMED:
+        snprintf(why, whysize, "%s (malformed signature note)", e.msg);
+        return EXIT_SIG_MALFORMED;
+    case LPS_UNREADABLE:
+        snprintf(why, whysize, "%s", e.msg);
+        return -1;
+    case LPS_FAILED:
+        break;
+    }
+    snprintf(why, whysize, "%s", e.msg);
+    return EXIT_USAGE;
+}
+
+/* The exit code when the loader said `loader_rc` and the signature `sig_rc`: the
+ * signature's refusals (3-5) come first; an unreadable ELF is the loader's to report. */
+static int combine(int loader_rc, int sig_rc)
+{
+    if (sig_rc > EXIT_REFUSED || (sig_rc == EXIT_USAGE && !loader_rc))
+        return sig_rc;
+    if (loader_rc)
+        return loader_rc;
+    return sig_rc < 0 ? EXIT_SIG_MALFORMED : sig_rc;
+}
+
+/* A payload's structure as the loader sees it without an image (what info shows). */
+static int structural(const unsigned char *buf, size_t len, const char *file,
+                      struct lpl_payload **p, struct lpe_object **elf, struct lpl_verdict *v)
+{
+    struct lp_error e = { 0 };
+    struct lpi_image fake = { 0 };
+
+    *p = NULL;
+    /* No image: an empty one, whose only use is a nominal address to place the payload
+     * at (the image-dependent checks are skipped). */
+    *elf = lpe_new_object(NULL, &e);
+    if (!*elf) {
+        memset(v, 0, sizeof(*v));
+        v->errnum = ENOMEM;
+        snprintf(v->err.msg, sizeof(v->err.msg), "%s", e.msg);
+        return -1;
+    }
+    (*elf)->file_size = 1u << 20;
+    fake.elf = *elf;
+    fake.by_name = NULL;
+    return lpl_info(buf, len, file, &fake, p, v);
+}
+
 /* check runs against what the image holds: its own symbols and, when it was patched
  * by apply, the stack applied to it (so payloads go on top of that stack). */
-static int cmd_check(const char *image, char **files, int n)
+static int cmd_check(const char *image, char **files, int n, const struct sigopts *so)
 {
     struct lpl_stack *st;
     struct lpl_payload **loaded;
@@ -103,14 +212,25 @@ static int cmd_check(const char *image, char **files, int n)
             rc = EXIT_USAGE;
             break;
         }
-        if (lpl_check_stacked(buf, len, files[i], lpl_stack_image(st), loaded,
-                              base + (size_t)i, slot, &v)) {
-            refused(NULL, &v);
-            rc = EXIT_REFUSED;
-        } else {
-            printf("%s: ok (%zu function%s, %zu new symbol%s)\n", files[i], (*slot)->nr_funcs,
-                   (*slot)->nr_funcs == 1 ? "" : "s", (*slot)->nr_syms,
-                   (*slot)->nr_syms == 1 ? "" : "s");
+        {
+            /* Every check of the loader and the signature's, on the same bytes. */
+            int lr = lpl_check_stacked(buf, len, files[i], lpl_stack_image(st), loaded,
+                                       base + (size_t)i, slot, &v) ? EXIT_REFUSED : EXIT_OK;
+            char ok[LP_ERROR_MSG_MAX + 64], why[LP_ERROR_MSG_MAX + 64];
+            struct lps_sig sig;
+            int sr = sig_check(buf, len, files[i], so, &sig, ok, sizeof(ok), why, sizeof(why));
+
+            if (lr)
+                refused(NULL, &v);
+            if (sr && why[0] && (sr != -1 || !lr))
+                fprintf(stderr, "livepatch-tool: %s\n", why);
+            rc = combine(lr, sr);
+            /* An unsigned payload checked without keys: the line it always had. */
+            if (rc == EXIT_OK)
+                printf("%s: ok (%zu function%s, %zu new symbol%s)%s%s\n", files[i],
+                       (*slot)->nr_funcs, (*slot)->nr_funcs == 1 ? "" : "s", (*slot)->nr_syms,
+                       (*slot)->nr_syms == 1 ? "" : "s",
+                       sig.format || so->nr_keys ? "; " : "", sig.format || so->nr_keys ? ok : "");
         }
         free(buf);
     }
@@ -125,38 +245,31 @@ static const char *const hook_names[] = { "load", "unload", "preapply", "apply",
                                           "postapply", "prerevert", "revert", "postrevert" };
 
 /* info needs no image: a payload is described by what it holds. */
-static int cmd_info(const char *file, bool json)
+static int cmd_info(const char *file, bool json, const struct sigopts *so)
 {
     struct lpl_payload *p = NULL;
     unsigned char *buf;
     size_t len, i;
-    struct lp_error e = { 0 };
-    struct lpe_object *elf;
-    struct lpi_image fake = { 0 };
+    struct lpe_object *elf = NULL;
     struct lpl_verdict v;
-    char lb[32];
+    struct lps_sig sig;
+    char lb[32], ok[LP_ERROR_MSG_MAX + 64], why[LP_ERROR_MSG_MAX + 64];
     bool bad;
+    int sr, rc;
 
     if (read_payload(file, &buf, &len))
         return EXIT_USAGE;
-    /* No image: an empty one, whose only use is a nominal address to place the payload
-     * at (the image-dependent checks are skipped). */
-    elf = lpe_new_object(NULL, &e);
-    if (!elf) {
-        fprintf(stderr, "livepatch-tool: %s\n", e.msg);
-        free(buf);
-        return EXIT_USAGE;
-    }
-    elf->file_size = 1u << 20;
-    fake.elf = elf;
-    fake.by_name = NULL;
     /* A refused payload is shown too, as far as it could be read: the reason follows. */
-    bad = lpl_info(buf, len, file, &fake, &p, &v) != 0;
+    bad = structural(buf, len, file, &p, &elf, &v) != 0;
+    sr = sig_check(buf, len, file, so, &sig, ok, sizeof(ok), why, sizeof(why));
+    rc = combine(bad ? EXIT_REFUSED : EXIT_OK, sr);
     if (!p) {
         refused(NULL, &v);
+        if (sr > 0 && why[0])
+            fprintf(stderr, "livepatch-tool: %s\n", why);
         lpe_close(elf);
         free(buf);
-        return EXIT_REFUSED;
+        return rc;
     }
     if (json) {
         printf("{\n  \"name\": ");
@@ -202,11 +315,28 @@ static int cmd_info(const char *file, bool json)
             printf("%s", i ? ", " : "");
             lp_json_str(stdout, p->syms[i].name);
         }
-        printf("],\n  \"relocations\": %zu,\n  \"refused\": ", p->nr_relas);
-        if (bad) {
-            char why[sizeof(v.err.msg) + 32];
-            snprintf(why, sizeof(why), "%s (%s)", v.err.msg, lpl_errno_name(v.errnum));
-            lp_json_str(stdout, why);
+        printf("],\n  \"relocations\": %zu,\n  \"signature\": ", p->nr_relas);
+        if (sig.format) {
+            printf("{\"format\": \"%s\", \"note_type\": %u, \"bits\": %u, \"section\": %zu, "
+                   "\"desc_offset\": %llu, \"desc_size\": %u, \"verified_by\": ",
+                   lps_format_name(sig.format), sig.note_type, sig.sig_size * 8, sig.section,
+                   (unsigned long long)sig.desc_offset, sig.desc_size);
+            if (sr == 0 && so->nr_keys)
+                lp_json_str(stdout, ok + strlen("signature verified by "));
+            else
+                printf("null");
+            printf("}");
+        } else {
+            printf("null");
+        }
+        printf(",\n  \"refused\": ");
+        if (bad || sr) {
+            char w[sizeof(v.err.msg) + sizeof(why) + 32];
+            if (sr > 0)
+                snprintf(w, sizeof(w), "%s", why);
+            else
+                snprintf(w, sizeof(w), "%s (%s)", v.err.msg, lpl_errno_name(v.errnum));
+            lp_json_str(stdout, w);
         } else {
             printf("null");
         }
@@ -246,14 +376,35 @@ static int cmd_info(const char *file, bool json)
         for (i = 0; i < p->nr_syms; i++)
             printf("  %s\n", p->syms[i].name);
         printf("relocations: %zu\n", p->nr_relas);
+        if (!sig.format) {
+            printf("signature:   %s\n", sr == EXIT_SIG_MALFORMED ? "malformed" : "none");
+        } else {
+            printf("signature:   %s form (note type 0x%08x), RSA %u-bit, SHA-256\n",
+                   lps_format_name(sig.format), sig.note_type, sig.sig_size * 8);
+            printf("  section:     %zu %s, offset %llu, %llu bytes\n", sig.section,
+                   LPS_SEC_SIGNATURE, (unsigned long long)sig.sec_offset,
+                   (unsigned long long)sig.sec_size);
+            printf("  descriptor:  offset %llu, %u bytes (zeroed for the digest)\n",
+                   (unsigned long long)sig.desc_offset, sig.desc_size);
+            printf("  signature:   offset %llu, %u bytes\n", (unsigned long long)sig.sig_offset,
+                   sig.sig_size);
+            if (sr == 0 && so->nr_keys)
+                printf("  verified by: %s\n", ok + strlen("signature verified by "));
+            else if (!so->nr_keys)
+                printf("  verified by: (no --verify-key given)\n");
+            else
+                printf("  verified by: none of the keys given\n");
+        }
     }
     fflush(stdout);
     if (bad)
         refused(NULL, &v);
+    if (sr > 0 && why[0])
+        fprintf(stderr, "livepatch-tool: %s\n", why);
     lpl_payload_free(p);
     lpe_close(elf);
     free(buf);
-    return bad ? EXIT_REFUSED : EXIT_OK;
+    return rc;
 }
 
 static int cmd_stack(const char *cmd, const char *image, const char *out, char **files, int n,
@@ -315,18 +466,242 @@ static int cmd_stack(const char *cmd, const char *image, const char *out, char *
     return rc;
 }
 
+struct signopts {
+    const char *key, *signature, *digest_out, *data_out, *out;
+    enum lps_format fmt;
+    unsigned key_bits;   /* --key-size; 0 when not given */
+};
+
+/* The same file: the same path, or (through links) the same inode. */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+
+    if (!strcmp(a, b))
+        return true;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+static int sign_usage(const char *msg)
+{
+    fprintf(stderr, "livepatch-tool: sign: %s\n", msg);
+    return EXIT_USAGE;
+}
+
+/* Write an output atomically (temporary file, then rename); nothing is left on failure. */
+static int write_out(const char *path, const void *buf, size_t len, mode_t mode)
+{
+    struct lp_error e = { 0 };
+
+    if (lp_write_file(path, buf, len, mode, &e)) {
+        fprintf(stderr, "livepatch-tool: %s\n", e.msg);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+static int cmd_sign(const char *file, const struct signopts *o, const struct sigopts *so)
+{
+    const char *outs[3], *ins[3];
+    char *def_out = NULL;
+    unsigned char *buf = NULL, *out = NULL, *sigbuf = NULL;
+    size_t len = 0, out_len = 0, sig_len = 0, i, j, nouts = 0, nins = 0;
+    struct lps_key *key = NULL;
+    struct lpl_payload *p = NULL;
+    struct lpe_object *elf = NULL;
+    struct lpl_verdict v;
+    struct lps_sig sig;
+    struct lp_error e = { 0 };
+    struct stat st;
+    mode_t mode = 0644;
+    int rc = EXIT_OK;
+
+    if (!!o->key + !!o->signature + !!o->digest_out != 1)
+        return sign_usage("give exactly one of --key, --signature, --digest-out");
+    if (o->data_out && !o->digest_out)
+        return sign_usage("--data-out goes with --digest-out");
+    if (o->digest_out && o->out)
+        return sign_usage("-o is for --key and --signature (--digest-out writes no payload)");
+    if (o->key_bits && !o->digest_out)
+        return sign_usage("--key-size goes with --digest-out (a key or signature has its size)");
+    /* Refuse to overwrite an input before doing any work. */
+    ins[nins++] = file;
+    if (o->key)
+        ins[nins++] = o->key;
+    if (o->signature)
+        ins[nins++] = o->signature;
+    if (o->digest_out) {
+        outs[nouts++] = o->digest_out;
+        if (o->data_out)
+            outs[nouts++] = o->data_out;
+        if (o->data_out && same_file(o->digest_out, o->data_out))
+            return sign_usage("--digest-out and --data-out are the same file");
+    } else {
+        if (!o->out) {
+            if (asprintf(&def_out, "%s.signed", file) < 0)
+                return sign_usage("out of memory");
+        }
+        outs[nouts++] = o->out ? o->out : def_out;
+    }
+    for (i = 0; i < nouts; i++) {
+        for (j = 0; j < nins; j++)
+            if (same_file(outs[i], ins[j])) {
+                fprintf(stderr, "livepatch-tool: sign: output %s is the input %s: an input is "
+                        "never overwritten (choose another output)\n", outs[i], ins[j]);
+                free(def_out);
+                return EXIT_USAGE;
+            }
+        for (j = 0; j < so->nr_keys; j++)
+            if (same_file(outs[i], lps_key_path(so->keys[j]))) {
+                fprintf(stderr, "livepatch-tool: sign: output %s is the key %s: an input is "
+                        "never overwritten\n", outs[i], lps_key_path(so->keys[j]));
+                free(def_out);
+                return EXIT_USAGE;
+            }
+    }
+    if (stat(file, &st) == 0)
+        mode = st.st_mode & 0777;
+    if (read_payload(file, &buf, &len)) {
+        free(def_out);
+        return EXIT_USAGE;
+    }
+    /* Only a payload the loader accepts is worth signing. */
+    if (structural(buf, len, file, &p, &elf, &v)) {
+        fprintf(stderr, "livepatch-tool: not signing %s: the loader refuses it:\n", file);
+        refused(NULL, &v);
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    lpl_payload_free(p);
+    lpe_close(elf);
+    p = NULL;
+    elf = NULL;
+
+    if (o->digest_out) {
+        unsigned char digest[LPS_DIGEST_SIZE];
+        char hex[2 * LPS_DIGEST_SIZE + 1];
+        size_t size = 256;
+
+        if (o->key_bits) {
+            size = o->key_bits / 8;
+        } else if (so->nr_keys) {
+            size = lps_key_sig_size(so->keys[0]);
+            for (i = 1; i < so->nr_keys; i++)
+                if (lps_key_sig_size(so->keys[i]) != size) {
+                    rc = sign_usage("--verify-key keys of different sizes: which one signs?");
+                    goto out;
+                }
+        }
+        if (lps_prepare(buf, len, file, o->fmt, size, &out, &out_len, &sig, &e) ||
+            lps_digest(out, out_len, &sig, digest, &e)) {
+            fprintf(stderr, "livepatch-tool: %s\n", e.msg);
+            rc = e.code == LP_ERR_FORMAT ? EXIT_SIG_MALFORMED : EXIT_USAGE;
+            goto out;
+        }
+        if ((rc = write_out(o->digest_out, digest, sizeof(digest), 0644)) ||
+            (o->data_out && (rc = write_out(o->data_out, out, out_len, 0644)))) {
+            unlink(o->digest_out);
+            goto out;
+        }
+        lp_hex(digest, sizeof(digest), hex);
+        printf("%s: SHA-256 to sign: %s\n", file, hex);
+        printf("  for a %zu-bit RSA key, %s form: descriptor at offset %llu, %u bytes, zeroed\n",
+               size * 8, lps_format_name(o->fmt), (unsigned long long)sig.desc_offset,
+               sig.desc_size);
+        printf("  digest written to %s%s%s\n", o->digest_out, o->data_out ? ", signed data to " : "",
+               o->data_out ? o->data_out : "");
+        printf("  then: livepatch-tool sign %s --signature SIG%s [--verify-key PUB.pem] "
+               "[-o OUT]\n", file, o->fmt == LPS_FORMAT_XENSERVER
+               ? " --signature-format xenserver" : "");
+        goto out;
+    }
+
+    if (o->key) {
+        if (lps_key_load(o->key, true, &key, &e) ||
+            lps_sign(buf, len, file, key, o->fmt, &out, &out_len, &sig, &e)) {
+            fprintf(stderr, "livepatch-tool: %s\n", e.msg);
+            rc = e.code == LP_ERR_FORMAT ? EXIT_SIG_MALFORMED : EXIT_USAGE;
+            goto out;
+        }
+    } else {
+        if (lp_read_file(o->signature, &sigbuf, &sig_len, &e)) {
+            fprintf(stderr, "livepatch-tool: %s\n", e.msg);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        if (lps_insert(buf, len, file, o->fmt, sigbuf, sig_len, &out, &out_len, &sig, &e)) {
+            fprintf(stderr, "livepatch-tool: %s: %s\n", o->signature, e.msg);
+            rc = e.code == LP_ERR_FORMAT ? EXIT_SIG_MALFORMED : EXIT_USAGE;
+            goto out;
+        }
+    }
+    /* The result passes every structural check and verifies with the keys given. */
+    {
+        char ok[LP_ERROR_MSG_MAX + 64], why[LP_ERROR_MSG_MAX + 64];
+        struct lps_sig back;
+        int sr = sig_check(out, out_len, outs[0], so, &back, ok, sizeof(ok), why, sizeof(why));
+
+        if (structural(out, out_len, outs[0], &p, &elf, &v)) {
+            fprintf(stderr, "livepatch-tool: the signed payload would be refused:\n");
+            refused(NULL, &v);
+            rc = EXIT_REFUSED;
+            goto out;
+        }
+        if (sr) {
+            fprintf(stderr, "livepatch-tool: %s (nothing written)\n", why);
+            rc = sr < 0 ? EXIT_SIG_MALFORMED : sr;
+            goto out;
+        }
+        if ((rc = write_out(outs[0], out, out_len, mode)))
+            goto out;
+        printf("%s: signed, %s form (note type 0x%08x), RSA %u-bit: descriptor at offset %llu, "
+               "%u bytes; %s\n", outs[0], lps_format_name(sig.format), sig.note_type,
+               sig.sig_size * 8, (unsigned long long)sig.desc_offset, sig.desc_size,
+               so->nr_keys ? ok : o->key ? "verified with the signing key" : "not verified "
+               "(no --verify-key)");
+    }
+out:
+    lpl_payload_free(p);
+    lpe_close(elf);
+    lps_key_free(key);
+    free(sigbuf);
+    free(out);
+    free(buf);
+    free(def_out);
+    return rc;
+}
+
+static int run(const char *cmd, const char *image, const char *out, char **files, int nfiles,
+               bool skip_hooks, bool json, const struct sigopts *so, const struct signopts *sg);
+
 int main(int argc, char **argv)
 {
+    enum { O_KEY = 256, O_VERIFY_KEY, O_REQUIRE, O_FORMAT, O_DIGEST_OUT, O_DATA_OUT,
+           O_SIGNATURE, O_KEY_SIZE };
     static const struct option longopts[] = {
         { "image", required_argument, NULL, 'i' }, { "output", required_argument, NULL, 'o' },
         { "skip-hooks", no_argument, NULL, 's' },  { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },        { "version", no_argument, NULL, 'V' },
+        { "key", required_argument, NULL, O_KEY },
+        { "verify-key", required_argument, NULL, O_VERIFY_KEY },
+        { "require-signature", no_argument, NULL, O_REQUIRE },
+        { "signature-format", required_argument, NULL, O_FORMAT },
+        { "digest-out", required_argument, NULL, O_DIGEST_OUT },
+        { "data-out", required_argument, NULL, O_DATA_OUT },
+        { "signature", required_argument, NULL, O_SIGNATURE },
+        { "key-size", required_argument, NULL, O_KEY_SIZE },
         { NULL, 0, NULL, 0 },
     };
     const char *image = NULL, *out = NULL, *cmd;
-    bool skip_hooks = false, json = false;
-    int c, nfiles;
-    char **files;
+    bool skip_hooks = false, json = false, fmt_given = false;
+    int c, nfiles, rc;
+    char **files, *end;
+    const char **vkeys;
+    size_t nvkeys = 0, k;
+    struct sigopts so = { 0 };
+    struct signopts sg = { 0 };
+    struct lp_error e = { 0 };
 
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
@@ -342,30 +717,116 @@ int main(int argc, char **argv)
     }
     cmd = argv[1];
     optind = 2;
+    vkeys = calloc((size_t)argc, sizeof(*vkeys));
+    if (!vkeys)
+        return EXIT_USAGE;
+    sg.fmt = LPS_FORMAT_CURRENT;
     while ((c = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'i': image = optarg; break;
         case 'o': out = optarg; break;
         case 's': skip_hooks = true; break;
         case 'j': json = true; break;
-        case 'h': usage(stdout); return EXIT_OK;
-        case 'V': printf("livepatch-tool %s\n", LP_VERSION); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        case 'h': usage(stdout); free(vkeys); return EXIT_OK;
+        case 'V': printf("livepatch-tool %s\n", LP_VERSION); free(vkeys); return EXIT_OK;
+        case O_KEY: sg.key = optarg; break;
+        case O_VERIFY_KEY: vkeys[nvkeys++] = optarg; break;
+        case O_REQUIRE: so.require = true; break;
+        case O_FORMAT:
+            if (lps_parse_format(optarg, &sg.fmt)) {
+                fprintf(stderr, "livepatch-tool: --signature-format: '%s' is neither current nor "
+                        "xenserver\n", optarg);
+                free(vkeys);
+                return EXIT_USAGE;
+            }
+            fmt_given = true;
+            break;
+        case O_DIGEST_OUT: sg.digest_out = optarg; break;
+        case O_DATA_OUT: sg.data_out = optarg; break;
+        case O_SIGNATURE: sg.signature = optarg; break;
+        case O_KEY_SIZE:
+            errno = 0;
+            sg.key_bits = (unsigned)strtoul(optarg, &end, 10);
+            if (errno || *end || sg.key_bits % 8 || sg.key_bits < 512 ||
+                sg.key_bits > 8 * (LPS_DESC_MAX - LPS_XS_HDR_SIZE)) {
+                fprintf(stderr, "livepatch-tool: --key-size: '%s' is not a key size in bits "
+                        "(a multiple of 8, 512 to %d)\n", optarg,
+                        8 * (LPS_DESC_MAX - LPS_XS_HDR_SIZE));
+                free(vkeys);
+                return EXIT_USAGE;
+            }
+            break;
+        default: usage(stderr); free(vkeys); return EXIT_USAGE;
         }
     }
     files = argv + optind;
     nfiles = argc - optind;
+    if (strcmp(cmd, "sign") &&
+        (sg.key || sg.signature || sg.digest_out || sg.data_out || sg.key_bits || fmt_given)) {
+        fprintf(stderr, "livepatch-tool: --key, --signature, --digest-out, --data-out, "
+                "--key-size and --signature-format are options of 'sign'\n");
+        free(vkeys);
+        return EXIT_USAGE;
+    }
+    if (so.require && strcmp(cmd, "check") && strcmp(cmd, "info")) {
+        fprintf(stderr, "livepatch-tool: --require-signature is an option of check and info\n");
+        free(vkeys);
+        return EXIT_USAGE;
+    }
+    if (so.require && !nvkeys) {
+        fprintf(stderr, "livepatch-tool: --require-signature needs --verify-key (a signature no "
+                "key checks proves nothing)\n");
+        free(vkeys);
+        return EXIT_USAGE;
+    }
+    if (nvkeys && strcmp(cmd, "check") && strcmp(cmd, "info") && strcmp(cmd, "sign")) {
+        fprintf(stderr, "livepatch-tool: --verify-key is an option of check, info and sign\n");
+        free(vkeys);
+        return EXIT_USAGE;
+    }
+    so.keys = calloc(nvkeys + 1, sizeof(*so.keys));
+    if (!so.keys) {
+        free(vkeys);
+        return EXIT_USAGE;
+    }
+    for (k = 0; k < nvkeys; k++) {
+        if (lps_key_load(vkeys[k], false, &so.keys[k], &e)) {
+            fprintf(stderr, "livepatch-tool: --verify-key: %s\n", e.msg);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        so.nr_keys++;
+    }
+    rc = run(cmd, image, out, files, nfiles, skip_hooks, json, &so, &sg);
+done:
+    for (k = 0; k < so.nr_keys; k++)
+        lps_key_free(so.keys[k]);
+    free(so.keys);
+    free(vkeys);
+    return rc;
+}
+
+static int run(const char *cmd, const char *image, const char *out, char **files, int nfiles,
+               bool skip_hooks, bool json, const struct sigopts *so, const struct signopts *sg)
+{
+    if (!strcmp(cmd, "sign")) {
+        if (nfiles != 1 || image)
+            goto bad;
+        struct signopts o = *sg;
+        o.out = out;
+        return cmd_sign(files[0], &o, so);
+    }
     if (!strcmp(cmd, "info")) {
         if (nfiles != 1)
             goto bad;
-        return cmd_info(files[0], json);
+        return cmd_info(files[0], json, so);
     }
     if (!image)
         goto bad;
     if (!strcmp(cmd, "check")) {
         if (nfiles < 1)
             goto bad;
-        return cmd_check(image, files, nfiles);
+        return cmd_check(image, files, nfiles, so);
     }
     if (!strcmp(cmd, "list"))
         return nfiles ? (usage(stderr), EXIT_USAGE) : cmd_stack(cmd, image, NULL, NULL, 0, false);

@@ -3,7 +3,7 @@
 # Safe to run repeatedly; needs root (or sudo) only when something is missing.
 set -eu
 
-PKGS="gcc make libc6-dev libelf-dev libdw-dev zlib1g-dev binutils binutils-dev libxxhash-dev
+PKGS="gcc make libc6-dev libelf-dev libdw-dev zlib1g-dev binutils binutils-dev libxxhash-dev libssl-dev openssl
       bats bats-support bats-assert patch diffutils git time"
 
 missing=""
