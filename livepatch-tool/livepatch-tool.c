@@ -618,8 +618,12 @@ static int cmd_sign(const char *file, const struct signopts *o, const struct sig
     }
 
     if (o->key) {
-        if (lps_key_load(o->key, true, &key, &e) ||
-            lps_sign(buf, len, file, key, o->fmt, &out, &out_len, &sig, &e)) {
+        if (lps_key_load(o->key, true, &key, &e)) {
+            fprintf(stderr, "livepatch-tool: --key: %s\n", e.msg);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        if (lps_sign(buf, len, file, key, o->fmt, &out, &out_len, &sig, &e)) {
             fprintf(stderr, "livepatch-tool: %s\n", e.msg);
             rc = e.code == LP_ERR_FORMAT ? EXIT_SIG_MALFORMED : EXIT_USAGE;
             goto out;
