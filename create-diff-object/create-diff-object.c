@@ -29,6 +29,11 @@ static void usage(FILE *f)
             "  -r, --resolve      write old_addr from IMAGE (default: 0, the loader resolves)\n"
             "      --explain      show the first differing instruction of each changed function\n"
             "      --json FILE    write what changed, what is carried, ignored or refused\n"
+            "      --allow-layout-change TYPE\n"
+            "                     a reviewed exception: a changed layout of TYPE (\"struct foo\",\n"
+            "                     or \"foo\" for any kind) used by patched code is a warning,\n"
+            "                     not a refusal; recorded in .livepatch.allowed_layout\n"
+            "                     (repeatable)\n"
             "  -h, --help         this help\n"
             "  -V, --version      print the version\n"
             "\n"
@@ -43,12 +48,15 @@ int main(int argc, char **argv)
         { "debug", no_argument, NULL, 'd' },   { "resolve", no_argument, NULL, 'r' },
         { "explain", no_argument, NULL, 'e' }, { "json", required_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },    { "version", no_argument, NULL, 'V' },
+        { "allow-layout-change", required_argument, NULL, 'L' },
         { NULL, 0, NULL, 0 },
     };
     struct lpd_options opts = { 0 };
     struct lpd_result res;
     struct lp_error err = { 0 };
     const char *json = NULL;
+    const char **allow = NULL;
+    size_t nr_allow = 0, i;
     enum lpd_status st;
     int c;
 
@@ -58,6 +66,17 @@ int main(int argc, char **argv)
         case 'r': opts.resolve = true; break;
         case 'e': opts.explain = true; opts.log = stderr; break;
         case 'j': json = optarg; break;
+        case 'L': {
+            const char **a = realloc(allow, (nr_allow + 1) * sizeof(*a));
+            if (!a) {
+                fprintf(stderr, "create-diff-object: out of memory\n");
+                free(allow);
+                return 1;
+            }
+            allow = a;
+            allow[nr_allow++] = optarg;
+            break;
+        }
         case 'h': usage(stdout); return 0;
         case 'V': printf("create-diff-object %s\n", LP_VERSION); return 0;
         default: usage(stderr); return 1;
@@ -65,10 +84,18 @@ int main(int argc, char **argv)
     }
     if (argc - optind != 4) {
         usage(stderr);
+        free(allow);
         return 1;
     }
+    opts.allow_layout = allow;
+    opts.nr_allow_layout = nr_allow;
     st = lpd_diff(argv[optind], argv[optind + 1], argv[optind + 2], argv[optind + 3], &opts,
                   &res, &err);
+    /* Warnings (an allowed layout change, layouts not checkable) always reach stderr;
+     * with -d the log has already shown them. */
+    for (i = 0; !opts.log && i < res.nr_items; i++)
+        if (res.items[i].kind == LPD_WARNING)
+            fprintf(stderr, "create-diff-object: warning: %s\n", res.items[i].reason);
     switch (st) {
     case LPD_WRITTEN:
         fprintf(stderr, "create-diff-object: %s\n", res.summary ? res.summary : "written");
@@ -111,5 +138,6 @@ int main(int argc, char **argv)
     if (st != LPD_WRITTEN)
         unlink(argv[optind + 3]);
     lpd_result_free(&res);
+    free(allow);
     return (int)st;
 }

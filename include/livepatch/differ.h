@@ -34,6 +34,11 @@ struct lpd_options {
     bool explain;          /* disassemble the first differing instruction of each changed function */
     /* Special-section entry sizes (0: from the environment or payload.h defaults). */
     size_t bug_frame_size, ex_table_size, altinstr_size;
+    /* --allow-layout-change: reviewed types ("struct foo", or "foo" for any kind) whose
+     * changed layout is a warning instead of a refusal; recorded in the output's
+     * .livepatch.allowed_layout section. */
+    const char *const *allow_layout;
+    size_t nr_allow_layout;
 };
 
 /* What happened to one symbol, for reports (--json) and tests. */
@@ -43,6 +48,8 @@ enum lpd_item_kind {
     LPD_NEW_DATA,         /* carried: new variable or constant */
     LPD_IGNORED,          /* changed but left out (init code, ignored function/section) */
     LPD_REFUSED,          /* a change a payload cannot carry */
+    LPD_WARNING,          /* carried, but a person should know (allowed layout change, no DWARF) */
+    LPD_NOTE,             /* for the record (a layout change no carried code uses) */
 };
 
 struct lpd_item {

@@ -162,7 +162,7 @@ enum lpd_status lpd_diff(const char *orig, const char *patched, const char *imag
         goto done;
     }
     make_suffix(&d);
-    if (diff_correlate(&d) || diff_compare(&d))
+    if (diff_correlate(&d) || diff_compare(&d) || diff_boot_data(&d))
         goto done;
     if (d.refused)
         goto refused;
@@ -202,7 +202,7 @@ enum lpd_status lpd_diff(const char *orig, const char *patched, const char *imag
             goto done;
         }
     }
-    if (diff_include(&d) || diff_special(&d) || diff_debug(&d))
+    if (diff_include(&d) || diff_special(&d) || diff_debug(&d) || diff_layout(&d))
         goto done;
     if (d.refused)
         goto refused;

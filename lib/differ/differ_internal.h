@@ -136,9 +136,13 @@ int diff_dwarf_struct_sizes(const char *image, const char *const *names, size_t 
 /* The passes, in order. */
 int diff_correlate(struct diff *d);
 int diff_compare(struct diff *d);
+/* boot_data.c: new per-CPU variables and new entries of boot-time tables (refused). */
+int diff_boot_data(struct diff *d);
 int diff_include(struct diff *d);
 int diff_special(struct diff *d);
 int diff_debug(struct diff *d);
+/* layout.c: changed struct/union/enum/typedef layouts the carried code uses (DWARF). */
+int diff_layout(struct diff *d);
 int diff_emit(struct diff *d, const char *out);
 
 /* include.c, used by special.c: express a relocation of section sec of the patched object

@@ -33,7 +33,7 @@ int diff_note(struct diff *d, enum lpd_item_kind kind, const char *name, const c
     res->nr_items++;
     if (d->opts->log) {
         static const char *const what[] = { "patched", "new function", "new data", "ignored",
-                                            "REFUSED" };
+                                            "REFUSED", "warning", "note" };
         fprintf(d->opts->log, "%s: %s: %s\n", what[kind], name, buf);
     }
     return 0;
@@ -167,14 +167,14 @@ void diff_explain(struct diff *d, const struct lpe_symbol *o, const struct lpe_s
 void lpd_result_json(const struct lpd_result *res, FILE *f)
 {
     static const char *const keys[] = { "changed_functions", "new_functions", "new_data",
-                                        "ignored", "refused" };
+                                        "ignored", "refused", "warnings", "notes" };
     static const char *const status[] = { "written", "error", "unsupported", "no-change" };
     size_t k, i;
 
     fprintf(f, "{\n  \"status\": \"%s\",\n  \"exit_code\": %d,\n  \"summary\": ",
             status[res->status], (int)res->status);
     lp_json_str(f, res->summary);
-    for (k = 0; k < 5; k++) {
+    for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
         bool first = true;
         fprintf(f, ",\n  \"%s\": [", keys[k]);
         for (i = 0; i < res->nr_items; i++) {
