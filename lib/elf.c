@@ -105,7 +105,8 @@ void lpe_close(struct lpe_object *obj)
         if (!s)
             continue; /* a read that failed half-way */
         free(s->name);
-        free(s->data);
+        if (!s->borrowed)
+            free(s->data);
         free(s->relas);
         free(s->by_offset);
         free(s);
@@ -144,6 +145,15 @@ struct reader {
     Elf *elf;
     struct lpe_object *obj;
     struct lp_error *err;
+    /* A view (lpe_open_view): borrow section data, hand symbols to fn, keep no relocations. */
+    bool view;
+    lpe_symbol_fn fn;
+    void *ctx;
+    size_t nr_syms;           /* .symtab entries (1 without a table), for relocation checks */
+    /* The string table last found sound as a whole, so each name only checks its own bytes. */
+    size_t str_shndx;
+    const char *str_base;
+    size_t str_size;
 };
 
 static int bad(struct reader *r, const char *fmt, const char *what, unsigned long long a,
@@ -155,36 +165,62 @@ static int bad(struct reader *r, const char *fmt, const char *what, unsigned lon
     return lp_error_set(r->err, LP_ERR_FORMAT, "%s: %s", r->name, msg);
 }
 
-/* A string from a string table section, checked to be inside it and NUL-terminated. */
-static const char *strtab_at(struct reader *r, size_t shndx, size_t off, const char *what)
+/*
+ * Whose name is read ("section 3", "symbol 12"): spelled out only when a message needs
+ * it, since formatting a label for each of an image's thousands of symbols costs more
+ * than reading them.
+ */
+struct owner {
+    const char *kind;
+    size_t index;
+};
+
+static int bad_name(struct reader *r, struct owner who, const char *fmt, unsigned long long a,
+                    unsigned long long b)
 {
-    GElf_Shdr sh;
-    Elf_Scn *scn;
+    char what[64];
+
+    snprintf(what, sizeof(what), "%s %zu", who.kind, who.index);
+    return bad(r, fmt, what, a, b);
+}
+
+/* A string from a string table section, checked to be inside it and NUL-terminated. */
+static const char *strtab_at(struct reader *r, size_t shndx, size_t off, struct owner who)
+{
     const char *s;
 
-    if (shndx == 0 || shndx >= r->obj->nr_sections) {
-        bad(r, "%s: string table index %llu out of range (%llu sections)", what, shndx,
-            r->obj->nr_sections);
+    if (shndx != r->str_shndx || !shndx) {
+        GElf_Shdr sh;
+        Elf_Scn *scn;
+
+        if (shndx == 0 || shndx >= r->obj->nr_sections) {
+            bad_name(r, who, "%s: string table index %llu out of range (%llu sections)", shndx,
+                     r->obj->nr_sections);
+            return NULL;
+        }
+        scn = elf_getscn(r->elf, shndx);
+        if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_type != SHT_STRTAB) {
+            bad_name(r, who, "%s: section %llu is not a string table%.0llu", shndx, 0);
+            return NULL;
+        }
+        if (sh.sh_offset > r->len || sh.sh_size > r->len - sh.sh_offset) {
+            bad_name(r, who,
+                     "%s: string table (section %llu) runs past the end of the file (size %llu)",
+                     shndx, r->len);
+            return NULL;
+        }
+        r->str_shndx = shndx;
+        r->str_base = (const char *)r->buf + sh.sh_offset;
+        r->str_size = sh.sh_size;
+    }
+    if (off >= r->str_size) {
+        bad_name(r, who, "%s: name offset %llu past the end of its string table (size %llu)", off,
+                 r->str_size);
         return NULL;
     }
-    scn = elf_getscn(r->elf, shndx);
-    if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_type != SHT_STRTAB) {
-        bad(r, "%s: section %llu is not a string table%.0llu", what, shndx, 0);
-        return NULL;
-    }
-    if (sh.sh_offset > r->len || sh.sh_size > r->len - sh.sh_offset) {
-        bad(r, "%s: string table (section %llu) runs past the end of the file (size %llu)",
-            what, shndx, r->len);
-        return NULL;
-    }
-    if (off >= sh.sh_size) {
-        bad(r, "%s: name offset %llu past the end of its string table (size %llu)", what, off,
-            sh.sh_size);
-        return NULL;
-    }
-    s = (const char *)r->buf + sh.sh_offset + off;
-    if (!memchr(s, '\0', sh.sh_size - off)) {
-        bad(r, "%s: name at offset %llu is not NUL-terminated%.0llu", what, off, 0);
+    s = r->str_base + off;
+    if (!memchr(s, '\0', r->str_size - off)) {
+        bad_name(r, who, "%s: name at offset %llu is not NUL-terminated%.0llu", off, 0);
         return NULL;
     }
     return s;
@@ -256,7 +292,6 @@ static int read_sections(struct reader *r)
 {
     struct lpe_object *obj = r->obj;
     size_t shstrndx, i, n = obj->nr_sections;
-    char what[64];
 
     if (n <= 1)
         return 0;
@@ -272,8 +307,7 @@ static int read_sections(struct reader *r)
         s->index = i;
         if (!scn || !gelf_getshdr(scn, &s->sh))
             return bad(r, "%s %llu unreadable%.0llu", "section header", i, 0);
-        snprintf(what, sizeof(what), "section %zu", i);
-        name = strtab_at(r, shstrndx, s->sh.sh_name, what);
+        name = strtab_at(r, shstrndx, s->sh.sh_name, (struct owner){ "section", i });
         if (!name)
             return -1;
         s->name = strdup(name);
@@ -287,7 +321,10 @@ static int read_sections(struct reader *r)
                                     "past end of file (size %zu)", r->name, s->name,
                                     (unsigned long long)s->sh.sh_offset,
                                     (unsigned long long)s->sh.sh_size, r->len);
-            if (s->size) {
+            if (s->size && r->view) {
+                s->data = (unsigned char *)r->buf + s->sh.sh_offset;
+                s->borrowed = true;
+            } else if (s->size) {
                 s->data = malloc(s->size);
                 if (!s->data)
                     return oom(r->err);
@@ -318,7 +355,6 @@ static int read_symbols(struct reader *r)
     const char *file = NULL;
     size_t i, n;
     Elf_Data *d;
-    char what[64];
 
     if (!st)
         return 0;
@@ -333,43 +369,63 @@ static int read_symbols(struct reader *r)
     if (!d)
         return lp_error_set(r->err, LP_ERR_FORMAT, "%s: %s: unreadable: %s", r->name,
                             st->name, elf_errmsg(-1));
-    if (lpe_grow_array((void **)&obj->symbols, &obj->cap_symbols, n, sizeof(void *)))
-        return oom(r->err);
-    obj->nr_symbols = n;
+    if (!r->view) {
+        if (lpe_grow_array((void **)&obj->symbols, &obj->cap_symbols, n, sizeof(void *)))
+            return oom(r->err);
+        obj->nr_symbols = n;
+    }
+    r->nr_syms = n;
     for (i = 1; i < n; i++) {
-        struct lpe_symbol *s = calloc(1, sizeof(*s));
-        const char *name;
+        struct lpe_raw_symbol raw = { .index = i, .count = n };
+        struct lpe_symbol *s = NULL;
+        struct lpe_section *sec = NULL;
 
-        if (!s)
-            return oom(r->err);
-        obj->symbols[i] = s;
-        s->index = i;
-        if (!gelf_getsym(d, (int)i, &s->sym))
+        if (!r->view) {
+            s = calloc(1, sizeof(*s));
+            if (!s)
+                return oom(r->err);
+            obj->symbols[i] = s;
+            s->index = i;
+        }
+        if (!gelf_getsym(d, (int)i, &raw.sym))
             return bad(r, "%s: symbol %llu unreadable%.0llu", st->name, i, 0);
-        snprintf(what, sizeof(what), "symbol %zu", i);
-        name = strtab_at(r, st->sh.sh_link, s->sym.st_name, what);
-        if (!name)
+        raw.name = strtab_at(r, st->sh.sh_link, raw.sym.st_name, (struct owner){ "symbol", i });
+        if (!raw.name)
             return -1;
-        s->name = strdup(name);
-        if (!s->name)
-            return oom(r->err);
-        s->bind = GELF_ST_BIND(s->sym.st_info);
-        s->type = GELF_ST_TYPE(s->sym.st_info);
-        if (s->sym.st_shndx == SHN_XINDEX)
+        raw.bind = GELF_ST_BIND(raw.sym.st_info);
+        raw.type = GELF_ST_TYPE(raw.sym.st_info);
+        if (raw.sym.st_shndx == SHN_XINDEX)
             return lp_error_set(r->err, LP_ERR_UNSUPPORTED,
-                                "%s: symbol %s uses extended section indices", r->name, name);
-        if (s->sym.st_shndx != SHN_UNDEF && s->sym.st_shndx < SHN_LORESERVE) {
-            if (s->sym.st_shndx >= obj->nr_sections)
+                                "%s: symbol %s uses extended section indices", r->name,
+                                raw.name);
+        if (raw.sym.st_shndx != SHN_UNDEF && raw.sym.st_shndx < SHN_LORESERVE) {
+            if (raw.sym.st_shndx >= obj->nr_sections)
                 return lp_error_set(r->err, LP_ERR_FORMAT,
                                     "%s: symbol %zu (%s): section index %u out of range "
-                                    "(%zu sections)", r->name, i, name, s->sym.st_shndx,
+                                    "(%zu sections)", r->name, i, raw.name, raw.sym.st_shndx,
                                     obj->nr_sections);
-            s->sec = obj->sections[s->sym.st_shndx];
-            if (s->type == STT_SECTION && !s->sec->secsym)
-                s->sec->secsym = s;
+            sec = obj->sections[raw.sym.st_shndx];
         }
+        if (raw.type == STT_FILE)
+            file = raw.name;
+        else if (raw.bind == STB_LOCAL)
+            raw.file = file;
+        if (r->view) {
+            if (r->fn && r->fn(r->ctx, &raw, r->err))
+                return -1;
+            continue;
+        }
+        s->name = strdup(raw.name);
+        if (!s->name)
+            return oom(r->err);
+        s->sym = raw.sym;
+        s->bind = raw.bind;
+        s->type = raw.type;
+        s->sec = sec;
+        if (sec && s->type == STT_SECTION && !sec->secsym)
+            sec->secsym = s;
         if (s->type == STT_FILE)
-            file = s->name;
+            file = s->name;   /* the copy: it outlives the file's bytes */
         else if (s->bind == STB_LOCAL)
             s->file = file;
         if (lpe_index_symbol(obj, s, r->err))
@@ -428,10 +484,12 @@ static int read_relas(struct reader *r)
         if (!d)
             return lp_error_set(r->err, LP_ERR_FORMAT, "%s: %s: unreadable: %s", r->name,
                                 s->name, elf_errmsg(-1));
-        s->relas = calloc(n, sizeof(*s->relas));
-        if (!s->relas)
-            return oom(r->err);
-        s->nr_relas = s->cap_relas = n;
+        if (!r->view) {
+            s->relas = calloc(n, sizeof(*s->relas));
+            if (!s->relas)
+                return oom(r->err);
+            s->nr_relas = s->cap_relas = n;
+        }
         for (j = 0; j < n; j++) {
             GElf_Rela ra;
             size_t symi;
@@ -441,16 +499,18 @@ static int read_relas(struct reader *r)
                                     r->name, s->name, j);
             symi = obj->ehdr.e_ident[EI_CLASS] == ELFCLASS64 ? GELF_R_SYM(ra.r_info)
                                                              : ELF32_R_SYM(ra.r_info);
-            if (symi == 0 || symi >= obj->nr_symbols)
+            if (symi == 0 || symi >= r->nr_syms)
                 return lp_error_set(r->err, LP_ERR_FORMAT,
                                     "%s: %s: entry %zu refers to symbol %zu, which does not "
                                     "exist (%zu symbols)", r->name, s->name, j, symi,
-                                    obj->nr_symbols);
-            s->relas[j].offset = ra.r_offset;
-            s->relas[j].type = obj->ehdr.e_ident[EI_CLASS] == ELFCLASS64
-                                   ? GELF_R_TYPE(ra.r_info) : ELF32_R_TYPE(ra.r_info);
-            s->relas[j].addend = ra.r_addend;
-            s->relas[j].sym = obj->symbols[symi];
+                                    r->nr_syms);
+            if (!r->view) {
+                s->relas[j].offset = ra.r_offset;
+                s->relas[j].type = obj->ehdr.e_ident[EI_CLASS] == ELFCLASS64
+                                       ? GELF_R_TYPE(ra.r_info) : ELF32_R_TYPE(ra.r_info);
+                s->relas[j].addend = ra.r_addend;
+                s->relas[j].sym = obj->symbols[symi];
+            }
             if (s->base->sh.sh_type != SHT_NOBITS && ra.r_offset > s->base->size)
                 return lp_error_set(r->err, LP_ERR_FORMAT,
                                     "%s: %s: entry %zu offset 0x%llx is past the end of %s",
@@ -574,27 +634,42 @@ struct lpe_rela *lpe_relas_in(const struct lpe_section *sec, uint64_t start, uin
     return *count ? &rs->relas[first] : NULL;
 }
 
+static int open_reader(struct reader *r, struct lpe_object **out)
+{
+    if (elf_version(EV_CURRENT) == EV_NONE)
+        return lp_error_set(r->err, LP_ERR_FORMAT, "libelf initialisation failed");
+    r->obj = lpe_alloc_object(r->name, r->err);
+    if (!r->obj)
+        return -1;
+    r->obj->file_size = r->len;
+    r->nr_syms = r->obj->nr_symbols;
+    if (read_header(r) || read_sections(r) || read_symbols(r) || read_relas(r) ||
+        (!r->view && lpe_build_offset_index(r->obj, r->err))) {
+        if (r->elf)
+            elf_end(r->elf);
+        lpe_close(r->obj);
+        return -1;
+    }
+    elf_end(r->elf);
+    *out = r->obj;
+    return 0;
+}
+
+int lpe_open_view(const void *buf, size_t len, const char *name, lpe_symbol_fn fn, void *ctx,
+                  struct lpe_object **out, struct lp_error *err)
+{
+    struct reader r = { .name = name, .buf = buf, .len = len, .err = err, .view = true,
+                        .fn = fn, .ctx = ctx };
+
+    return open_reader(&r, out);
+}
+
 int lpe_open_memory(const void *buf, size_t len, const char *name, struct lpe_object **out,
                     struct lp_error *err)
 {
     struct reader r = { .name = name, .buf = buf, .len = len, .err = err };
 
-    if (elf_version(EV_CURRENT) == EV_NONE)
-        return lp_error_set(err, LP_ERR_FORMAT, "libelf initialisation failed");
-    r.obj = lpe_alloc_object(name, err);
-    if (!r.obj)
-        return -1;
-    r.obj->file_size = len;
-    if (read_header(&r) || read_sections(&r) || read_symbols(&r) || read_relas(&r) ||
-        lpe_build_offset_index(r.obj, err)) {
-        if (r.elf)
-            elf_end(r.elf);
-        lpe_close(r.obj);
-        return -1;
-    }
-    elf_end(r.elf);
-    *out = r.obj;
-    return 0;
+    return open_reader(&r, out);
 }
 
 int lpe_open(const char *path, struct lpe_object **out, struct lp_error *err)

@@ -99,7 +99,9 @@ int lpe_set_section_data(struct lpe_section *sec, const void *data, size_t size,
         else
             memset(n, 0, size);
     }
-    free(sec->data);
+    if (!sec->borrowed)
+        free(sec->data);
+    sec->borrowed = false;
     sec->data = n;
     sec->size = size;
     sec->sh.sh_size = size;

@@ -74,6 +74,21 @@ enum lpd_status lpd_diff(const char *orig, const char *patched, const char *imag
                          const char *out, const struct lpd_options *opts,
                          struct lpd_result *res, struct lp_error *err);
 
+/*
+ * One image for many diffs (create-diff-object --pairs): the first diff that gets as
+ * far as the image opens it, and every later one uses that index, or meets the same
+ * error, at the same point a diff of its own would have: each pair's outcome and
+ * messages are those of lpd_diff on that pair.  NULL on ENOMEM.
+ */
+struct lpd_image;
+struct lpd_image *lpd_image_new(const char *path);
+void lpd_image_free(struct lpd_image *img);
+
+/* lpd_diff with a shared image. */
+enum lpd_status lpd_diff_shared(const char *orig, const char *patched, struct lpd_image *img,
+                                const char *out, const struct lpd_options *opts,
+                                struct lpd_result *res, struct lp_error *err);
+
 /* Free the lists in a result. */
 void lpd_result_free(struct lpd_result *res);
 

@@ -51,6 +51,8 @@ struct lpe_section {
     struct lpe_section *next_same_name;
     void *priv;                       /* free for the stage using the model */
     bool omit;                        /* lpe_write leaves it (and its relocations) out */
+    bool borrowed;                    /* data points into a buffer the object does not own
+                                       * (an image view, see image.h): never freed */
 };
 
 struct lpe_symbol {

@@ -25,11 +25,18 @@ struct lpi_symbol {
     uint64_t addr, size;
     unsigned char type, bind;
     bool ambiguous;         /* another symbol has the same runtime name */
-    struct lpe_symbol *elf; /* the underlying symbol */
+    struct lpe_symbol *elf; /* the underlying symbol (lpi_from_elf only; NULL otherwise) */
     struct lpi_symbol *next_same_name;
 };
 
+struct lpi_backing;
+
 struct lpi_image {
+    /*
+     * The file's headers and sections.  From lpi_open and lpi_open_memory it is a view
+     * (see lib/elf_internal.h): section data points into the mapped file (read-only:
+     * never write it) and it has no lpe_symbols (the index below is the symbol table).
+     */
     struct lpe_object *elf;
     struct lpi_symbol *syms;
     size_t nr_syms;
@@ -37,16 +44,22 @@ struct lpi_image {
     unsigned char build_id[LPI_BUILD_ID_MAX];
     size_t build_id_len;    /* 0 when the image has no build id note */
     uint64_t text_start, text_end; /* lowest and highest address of executable segments */
+    struct lpi_backing *backing;   /* private: the mapping, names, DWARF answers */
 };
 
 /*
  * Open an executable image with a symbol table (ET_EXEC or ET_DYN).  Fails when the
  * image has no .symtab (a stripped image cannot be patched against).
+ *
+ * The file is mapped, not read: what is built is the index of its symbol table (the
+ * runtime names), its build id and its program headers; a section's bytes are only
+ * paged in when read (lpi_read), the DWARF only when lpi_struct_sizes asks.  The file
+ * is checked as lpe_open checks any ELF file, with the same messages.
  */
 int lpi_open(const char *path, struct lpi_image **out, struct lp_error *err);
 void lpi_close(struct lpi_image *img);
 
-/* The same from a buffer (copied; `name` is used in messages). */
+/* The same from a buffer (copied once; `name` is used in messages). */
 int lpi_open_memory(const void *buf, size_t len, const char *name, struct lpi_image **out,
                     struct lp_error *err);
 
@@ -76,6 +89,15 @@ int lpi_vaddr_to_offset(const struct lpi_image *img, uint64_t vaddr, uint64_t le
  */
 int lpi_read(const struct lpi_image *img, uint64_t vaddr, void *buf, size_t len,
              struct lp_error *err);
+
+/*
+ * The byte sizes of the named complete struct types in the image's DWARF (a DIE that
+ * only declares the type does not count): sizes[i] is set where it is 0 and the type
+ * is found.  Returns how many were set; an image without DWARF sets none.  The debug
+ * information is read on first use, only until the types are found, and the answers
+ * are kept: asking again (for the next object pair) reads nothing.
+ */
+int lpi_struct_sizes(struct lpi_image *img, const char *const *names, size_t *sizes, size_t n);
 
 /* Read the GNU build id of any ELF object (from a note section or PT_NOTE segment). */
 int lpe_build_id(const struct lpe_object *obj, const unsigned char **id, size_t *len,

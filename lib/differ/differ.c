@@ -138,14 +138,74 @@ static void free_diff(struct diff *d)
     lpe_close(d->orig);
     lpe_close(d->patched);
     lpe_close(d->out);
-    lpi_close(d->image);
+}
+
+struct lpd_image {
+    char *path;
+    bool tried;
+    struct lpi_image *img;     /* NULL after a failed open: then err says why */
+    struct lp_error err;
+};
+
+struct lpd_image *lpd_image_new(const char *path)
+{
+    struct lpd_image *s = calloc(1, sizeof(*s));
+
+    if (s && !(s->path = strdup(path))) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+void lpd_image_free(struct lpd_image *s)
+{
+    if (!s)
+        return;
+    lpi_close(s->img);
+    free(s->path);
+    free(s);
+}
+
+/* The image, opened on first use; a failure is kept and repeated for every pair. */
+static int get_image(struct diff *d)
+{
+    struct lpd_image *s = d->shared;
+
+    if (!s->tried) {
+        s->tried = true;
+        lpi_open(s->path, &s->img, &s->err);
+    }
+    if (!s->img)
+        return lp_error_set(d->err, s->err.code, "%s", s->err.msg);
+    d->image = s->img;
+    return 0;
 }
 
 enum lpd_status lpd_diff(const char *orig, const char *patched, const char *image,
                          const char *out, const struct lpd_options *opts,
                          struct lpd_result *res, struct lp_error *err)
 {
-    struct diff d = { .opts = opts, .res = res, .err = err, .image_path = image };
+    struct lpd_image *shared = lpd_image_new(image);
+    enum lpd_status st;
+
+    if (!shared) {
+        memset(res, 0, sizeof(*res));
+        lp_error_set(err, LP_ERR_NOMEM, "out of memory");
+        res->summary = strdup(err->msg);
+        res->status = LPD_ERROR;
+        return LPD_ERROR;
+    }
+    st = lpd_diff_shared(orig, patched, shared, out, opts, res, err);
+    lpd_image_free(shared);
+    return st;
+}
+
+enum lpd_status lpd_diff_shared(const char *orig, const char *patched, struct lpd_image *img,
+                                const char *out, const struct lpd_options *opts,
+                                struct lpd_result *res, struct lp_error *err)
+{
+    struct diff d = { .opts = opts, .res = res, .err = err, .shared = img };
     const struct lpe_section *nops;
     enum lpd_status st = LPD_ERROR;
     char msg[1024];
@@ -153,7 +213,7 @@ enum lpd_status lpd_diff(const char *orig, const char *patched, const char *imag
 
     memset(res, 0, sizeof(*res));
     if (lpe_open(orig, &d.orig, err) || lpe_open(patched, &d.patched, err) ||
-        lpi_open(image, &d.image, err) || check_pair(&d))
+        get_image(&d) || check_pair(&d))
         goto done;
     d.out = lpe_new_object(d.patched, err);
     d.undef_out = lp_hash_new(64);

@@ -51,14 +51,14 @@ struct dsec {
 struct diff {
     const struct lpd_options *opts;
     struct lpe_object *orig, *patched, *out;
-    struct lpi_image *image;
+    struct lpi_image *image;      /* from d->shared: opened once for every pair */
+    struct lpd_image *shared;
     struct lpd_result *res;
     struct lp_error *err;
     struct dsym *osyms, *psyms;   /* arrays parallel to the objects' symbol arrays */
     struct dsec *osecs, *psecs;
     struct lp_hash *undef_out;    /* name -> undefined symbol in the output */
     char suffix[16];              /* ".lp_xxxxxxxx" appended to renamed new locals */
-    const char *image_path;
     size_t dwarf_sizes[3];        /* bug_frame, exception_table_entry, alt_instr */
     size_t nr_changed, nr_init_changed;
     bool refused;
@@ -129,9 +129,6 @@ int diff_note(struct diff *d, enum lpd_item_kind kind, const char *name, const c
     __attribute__((format(printf, 4, 5)));
 void diff_log(struct diff *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diff_explain(struct diff *d, const struct lpe_symbol *o, const struct lpe_symbol *p);
-
-/* dwarf_sizes.c: byte sizes of the named complete struct types in image's DWARF (0 if absent). */
-int diff_dwarf_struct_sizes(const char *image, const char *const *names, size_t *sizes, size_t n);
 
 /* The passes, in order. */
 int diff_correlate(struct diff *d);

@@ -148,7 +148,7 @@ int diff_special(struct diff *d)
 
     for (i = 1; i < nr; i++)
         if (diff_is_special_section(d->patched->sections[i]->name)) {
-            diff_dwarf_struct_sizes(d->image_path, structs, d->dwarf_sizes, 3);
+            lpi_struct_sizes(d->image, structs, d->dwarf_sizes, 3);
             break;
         }
 
