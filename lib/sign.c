@@ -686,10 +686,14 @@ enum lps_status lps_verify(const void *buf, size_t len, const char *name,
     char tried[512];
     size_t i, used = 0;
 
+    struct lp_error fe = { 0 };
+
     *by = 0;
-    if (lps_find(buf, len, name, sig, err))
-        return err->code == LP_ERR_FORMAT ? LPS_MALFORMED
-               : err->code == LP_ERR_NOMEM ? LPS_FAILED : LPS_UNREADABLE;
+    if (lps_find(buf, len, name, sig, &fe)) {
+        lp_error_set(err, fe.code, "%s", fe.msg);
+        return fe.code == LP_ERR_FORMAT ? LPS_MALFORMED
+               : fe.code == LP_ERR_NOMEM ? LPS_FAILED : LPS_UNREADABLE;
+    }
     if (sig->format == LPS_FORMAT_NONE)
         return LPS_UNSIGNED;
     if (!nr_keys)
