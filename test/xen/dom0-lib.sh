@@ -64,11 +64,14 @@ verdict() {
         echo; echo "@@VERDICT $1 upload 0@@"
         if attempt xen-livepatch apply "$2"; then
             cat /tmp/out; echo; echo "@@VERDICT $1 apply 0@@"
-            attempt xen-livepatch revert "$2"
+            # A pre-revert hook may refuse once (Xen's xen_prepost_hooks does): try again.
+            for _i in 1 2 3; do attempt xen-livepatch revert "$2" && break; done
         else
             cat /tmp/out; _e=$(xen_errno); echo; echo "@@VERDICT $1 apply ${_e:-1}@@"
         fi
         xen-livepatch unload "$2" >/dev/null 2>&1
+        # The next verdict must start from a hypervisor with nothing loaded.
+        xen-livepatch list 2>&1 | grep -q 'Nothing to list' || { echo; echo "@@DIRTY $1@@"; }
     else
         cat /tmp/out; _e=$(xen_errno); echo; echo "@@VERDICT $1 upload ${_e:-1}@@"
     fi

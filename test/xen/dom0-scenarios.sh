@@ -86,3 +86,13 @@ run revert-static-b xen-livepatch revert sb
 changeset reverted-static-b
 run unload-static-a xen-livepatch unload sa
 run unload-static-b xen-livepatch unload sb
+
+section nop
+minor() { echo; echo "@@VALUE $1 minor=$(cat /sys/hypervisor/version/minor)@@"; }
+minor before-nop
+run upload-nop xen-livepatch upload nop 11-nop.livepatch
+run apply-nop xen-livepatch apply nop
+minor applied-nop
+run revert-nop xen-livepatch revert nop
+minor reverted-nop
+run unload-nop xen-livepatch unload nop

@@ -9,6 +9,7 @@
 #   src/xen-<version>/           Debian's xen source package, unpacked (with Debian's patches)
 #   debs/*.deb                   the binary packages (config, dom0 kernel, busybox, tools)
 #   root/                        those packages unpacked (dpkg-deb -x), for the initramfs
+# LP_XEN_APT_SOURCES names a sources list to use instead of the one derived from the machine's.
 # Exit: 0 fetched, 1 a step failed (the message names it and what to check).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -76,7 +77,12 @@ have_all() {
 }
 
 have_all && exit 0
-write_sources
+if [ -n "${LP_XEN_APT_SOURCES-}" ]; then
+    # A sources list of one's own (a mirror, or a test's unreachable archive).
+    cp "$LP_XEN_APT_SOURCES" "$apt_dir/sources.list" || die "fetch" "cannot read LP_XEN_APT_SOURCES=$LP_XEN_APT_SOURCES"
+else
+    write_sources
+fi
 apt_private
 step "fetch: reading the archive's package lists"
 apt-get "${APT_OPTS[@]}" update >"$apt_dir/update.log" 2>&1 ||

@@ -78,7 +78,8 @@ build_payloads() {
     fi
     XEN_DIR=$(dirname "$IMAGE")
     echo "$IMAGE" >"$RES/image"
-    for n in 02-hooks 05-replace 06-expect-holds 07-expect-fails 08-new-function 09-static-a 10-static-b; do
+    for n in 02-hooks 05-replace 06-expect-holds 07-expect-fails 08-new-function 09-static-a \
+             10-static-b 11-nop; do
         build "$n" -p "$P/$n.patch"
     done
     build stack --stack "$P/03-stack-first.patch" "$P/04-stack-second.patch"

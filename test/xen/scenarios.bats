@@ -9,7 +9,7 @@ setup() { needs_boot; }
 
 @test "every test payload was built by livepatch-build" {
     for b in 01-extra-version 02-hooks 05-replace 06-expect-holds 08-new-function \
-             09-static-a 10-static-b stack; do
+             09-static-a 10-static-b 11-nop stack; do
         build_ok "$b"
     done
 }
@@ -132,4 +132,23 @@ setup() { needs_boot; }
         grep -qE 'made only the [0-9]+ object' "$d/log" ||
             { echo "$(basename "$d") rebuilt the whole tree:" >&2; grep -E 'building|made' "$d/log" >&2; false; }
     done
+}
+
+@test "NOP mode: the hypervisor overwrites the start of xen_minor_version with a NOP, and revert restores it" {
+    expect_value before-nop minor 17
+    ok upload-nop
+    ok apply-nop
+    console_has "livepatch: nop finished APPLY with rc=0"
+    # "mov $17,%eax" is gone: the function returns what its caller left in %eax.
+    v=$(value applied-nop minor)
+    [ -n "$v" ] && [ "$v" != 17 ] || { echo "minor is '$v' with the NOP applied" >&2; false; }
+    ok revert-nop
+    expect_value reverted-nop minor 17
+    ok unload-nop
+}
+
+@test "the NOP payload carries no code: one NOP-mode entry for xen_minor_version" {
+    f=$RES/payloads/11-nop.livepatch
+    livepatch-tool info "$f" | grep -E '^  xen_minor_version +old_size=10 new_size=5'
+    livepatch-tool info --json "$f" | grep -q '"nop": true'
 }

@@ -18,6 +18,10 @@ setup() { needs_boot; }
     [ "$n" -ge 20 ] || { echo "only $n mutations reached the hypervisor" >&2; false; }
 }
 
+@test "every payload of the verdict loop left the hypervisor with nothing loaded" {
+    ! grep -a '@@DIRTY' "$CONSOLE"
+}
+
 @test "the hypervisor gave a verdict on every payload" {
     missing=()
     for f in "$RES"/verdict/*.ours; do
