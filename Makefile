@@ -21,7 +21,10 @@ endif
 
 WARN      := -Wall -Wextra -Werror -Wno-missing-field-initializers
 CFLAGS    ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Ilib \
+# -ffile-prefix-map: the same commit built in any folder gives the same binaries, so
+# livepatch-build's cache key (which hashes its compiler wrapper) does not depend on where
+# the tools were built or installed.
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -ffile-prefix-map=$(CURDIR)=. -Iinclude -Ilib \
              -DLP_VERSION=\"$(VERSION)\" -D_GNU_SOURCE -MMD -MP
 LDLIBS    := -ldw -lelf -lz -lopcodes -lbfd -lxxhash -lcrypto
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
