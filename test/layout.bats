@@ -32,6 +32,16 @@ load test_helper
     assert_output --partial "used by the payload's unit_credit"
 }
 
+@test "a type reached only through a global the function names is checked too" {
+    diff_case layout-global
+    run create-diff-object orig.o patched.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial "struct counters (common/layout-global.c:3) changed layout"
+    assert_output --partial "member drops appeared at offset 8"
+    assert_output --partial "member misses moved from offset 8 to 16"
+    assert_output --partial "used by the payload's count_miss"
+}
+
 @test "a widened bit-field is refused with its width and the bit-fields that moved" {
     diff_case layout-bitfield
     run create-diff-object orig.o patched.o image out.o
@@ -160,4 +170,18 @@ load test_helper
     run create-diff-object orig.o patched.o image out.o
     assert_equal "$status" 2
     assert_output --regexp 'new entry in \.init_array \(at \+0x0, pointing at early\): constructors ran once at boot'
+}
+
+@test "constructors that only moved are not new entries" {
+    mkdir -p common
+    printf 'int seen;\nstatic void __attribute__((constructor)) a1(void) { seen = 1; }\nstatic void __attribute__((constructor)) a2(void) { seen += 2; }\nint __attribute__((noinline)) probe(int x) { return x + seen * 3 + 1; }\n' > common/ctor.c
+    cc_hv orig.o common/ctor.c common/ctor.c
+    printf 'int seen;\nstatic void __attribute__((constructor)) a2(void) { seen += 2; }\nstatic void __attribute__((constructor)) a1(void) { seen = 1; }\nint __attribute__((noinline)) probe(int x) { return x + seen * 5 + 1; }\n' > common/ctor.c
+    cc_hv patched.o common/ctor.c common/ctor.c
+    cc_hv main.o "$LP_ROOT/test/data/diff/main.c" main.c
+    link_image image orig.o main.o
+    run create-diff-object orig.o patched.o image out.o
+    assert_success
+    run payload-funcs out.o
+    assert_line --regexp '^probe '
 }

@@ -181,20 +181,20 @@ static void refuse_symbol(struct diff *d, const struct boot_table *t, const stru
 static int check_anonymous_table(struct diff *d, const struct boot_table *t,
                                  const struct lpe_section *ps)
 {
-    const struct lpe_section *os = lpe_find_section(d->orig, ps->name);
+    const struct lpe_section *first = lpe_find_section(d->orig, ps->name), *os;
     struct lp_hash *seen = lp_hash_new(16);
-    size_t i, *counts = NULL, nr = 0;
+    size_t i, *counts = NULL, nr = 0, total = 0;
     int ret = -1;
 
     if (!seen)
         return lp_error_set(d->err, LP_ERR_NOMEM, "out of memory");
-    if (ps->rela && ps->rela->nr_relas) {
-        counts = calloc(ps->rela->nr_relas, sizeof(*counts));
-        if (!counts)
-            goto nomem;
-    }
+    for (os = first; os; os = os->next_same_name)
+        total += os->rela ? os->rela->nr_relas : 0;
+    counts = calloc(total + 1, sizeof(*counts));
+    if (!counts)
+        goto nomem;
     /* Count the original's entries by target name; each patched entry uses one. */
-    for (; os; os = os->next_same_name)
+    for (os = first; os; os = os->next_same_name)
         for (i = 0; os->rela && i < os->rela->nr_relas; i++) {
             const struct lpe_symbol *ts = diff_rela_target(d, os, &os->rela->relas[i]);
             const char *name = DS(ts)->norm ? DS(ts)->norm : ts->name;
@@ -202,8 +202,6 @@ static int check_anonymous_table(struct diff *d, const struct boot_table *t,
             int failed = 0;
 
             if (!c) {
-                if (nr >= (ps->rela ? ps->rela->nr_relas : 0))
-                    continue; /* more than the patched table could ever use */
                 c = &counts[nr++];
                 lp_hash_insert(seen, name, c, &failed);
                 if (failed)
