@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "livepatch/loader.h"
+#include "livepatch/sign.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,5 +30,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p = NULL;
     lpl_info(data, size, "fuzz", img, &p, &v);
     lpl_payload_free(p);
+    /* The signature note's reader and the layout that inserts one. */
+    {
+        struct lps_sig sig;
+        struct lp_error e = { 0 };
+        unsigned char digest[LPS_DIGEST_SIZE], *out = NULL;
+        size_t len = 0, by;
+
+        if (lps_verify(data, size, "fuzz", NULL, 0, &sig, &by, &e) == LPS_SIGNED &&
+            lps_digest(data, size, &sig, digest, &e))
+            abort();
+        lp_error_clear(&e);
+        if (lps_prepare(data, size, "fuzz", LPS_FORMAT_XENSERVER, 256, &out, &len, &sig, &e) == 0)
+            free(out);
+    }
     return 0;
 }

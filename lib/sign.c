@@ -426,7 +426,9 @@ int lps_prepare(const void *buf, size_t len, const char *name, enum lps_format f
     }
     o = base;
     if (move_str) {
-        o = align_up(o, r.sh[r.eh.e_shstrndx].sh_addralign);
+        /* Its file offset only matters to tools: keep a small power-of-two alignment. */
+        uint64_t a = r.sh[r.eh.e_shstrndx].sh_addralign;
+        o = align_up(o, a && !(a & (a - 1)) && a <= 8 ? a : 1);
         str_off = o;
         o += str_size;
     }
