@@ -161,3 +161,24 @@ build_ok() {
     run ./patched
     assert_output --partial "domctl(8) unknown = -22"
 }
+
+@test "tools installed at another path reuse the cached build, record no path of theirs, and give the same payload" {
+    run lpb -p "$S/patches/01-fix-domctl-bounds.patch" -o out1
+    assert_success
+    # Another install: the same programs, copied elsewhere, found first on PATH.
+    mkdir -p "$T/elsewhere/bin"
+    for t in livepatch-build livepatch-gcc lp-build-helper lp-buildid create-diff-object livepatch-tool; do
+        cp "$(command -v "$t")" "$T/elsewhere/bin/"
+    done
+    PATH="$T/elsewhere/bin:$PATH" run "$T/elsewhere/bin/livepatch-build" -s "$HV" -c "$S/hv/config" \
+        --xen-syms "$IMAGE" -p "$S/patches/01-fix-domctl-bounds.patch" -o out2
+    assert_success
+    assert_output --partial "unpatched build reused from cache"
+    assert_output --partial "made only the 1 object(s)"
+    cmp out1/01-fix-domctl-bounds.livepatch out2/01-fix-domctl-bounds.livepatch
+    # The build's dependency records name the wrapper by its bare name only.
+    cmds=("$LIVEPATCH_BUILD_CACHE"/*/xen/common/.domctl.o.cmd)
+    [ -f "${cmds[0]}" ]
+    grep -q '^cmd_common/domctl.o := livepatch-gcc ' "${cmds[0]}"
+    ! grep -rqF "$T/elsewhere" "$LIVEPATCH_BUILD_CACHE"
+}
