@@ -995,17 +995,32 @@ static bool allowed(const struct diff *d, const char *key, size_t *which)
     return false;
 }
 
+/* The functions that use t: the first MAX_USERS by name, then how many more (the whole
+ * list is for the log: a Xen struct domain change is used by dozens). */
+#define MAX_USERS 6
 static void users_text(const struct ltype *t, char *buf, size_t size)
 {
     size_t i, len = 0;
 
     buf[0] = '\0';
-    for (i = 0; i < t->nr_users && len + 1 < size; i++) {
+    for (i = 0; i < t->nr_users && i < MAX_USERS && len + 1 < size; i++) {
         int n = snprintf(buf + len, size - len, "%s%s", i ? ", " : "", t->users[i]);
         if (n < 0)
             break;
         len = len + (size_t)n < size ? len + (size_t)n : size - 1;
     }
+    if (t->nr_users > MAX_USERS && len + 1 < size)
+        snprintf(buf + len, size - len, " and %zu more", t->nr_users - MAX_USERS);
+}
+
+static void log_users(struct diff *d, const struct ltype *t)
+{
+    size_t i;
+
+    if (t->nr_users <= MAX_USERS)
+        return;
+    for (i = 0; i < t->nr_users; i++)
+        diff_log(d, "layouts: %s is used by %s", t->key, t->users[i]);
 }
 
 static int record_allowed(struct diff *d, const char *const *keys, size_t n)
@@ -1108,6 +1123,7 @@ int diff_layout(struct diff *d)
             continue;
         }
         users_text(t, users, sizeof(users));
+        log_users(d, t);
         if (allowed(d, t->key, &which)) {
             diff_note(d, LPD_WARNING, t->key,
                       "%s (%s) changed layout in %s: %s; used by %s; allowed by "
