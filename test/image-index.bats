@@ -109,3 +109,139 @@ break_image() {
     assert_equal "$status" 1
     assert_output "create-diff-object: orig.o: not an executable image (ELF type 1)"
 }
+
+# Pairs of every outcome against one image: written (basic, special, cold), refused
+# (too-small: exit 2), no change (orig against itself: 3), error (a truncated object: 1).
+make_pairs() {
+    local c
+    mkdir -p cases
+    for c in basic special cold too-small; do
+        (mkdir -p "cases/$c" && cd "cases/$c" && diff_case "$c") || return 1
+        cp "cases/$c/orig.o" "$c.orig.o"
+        cp "cases/$c/patched.o" "$c.patched.o"
+    done
+    cp basic.orig.o same.orig.o
+    cp basic.orig.o same.patched.o
+    head -c 100 basic.patched.o >trunc.patched.o
+    cp basic.orig.o trunc.orig.o
+    # One image holding every case's original functions.
+    cc_hv main.o "$LP_ROOT/test/data/diff/main.c" main.c
+    link_image image cases/*/orig.o main.o 2>/dev/null ||
+        link_image image cases/basic/orig.o main.o
+    PAIRS=(basic special cold too-small same trunc)
+}
+
+@test "--pairs: each pair's status, output and messages are its own run's, byte for byte" {
+    make_pairs
+    for flags in "" "-d" "-r"; do
+        rm -rf single multi
+        mkdir -p single multi
+        : >list
+        for p in "${PAIRS[@]}"; do
+            set +e
+            # shellcheck disable=SC2086
+            create-diff-object $flags "$p.orig.o" "$p.patched.o" image "single/$p.o" \
+                2>"single/$p.log"
+            echo "$? single/$p.o" | sed 's/ /\t/; s/single/multi/' >>single/status
+            set -e
+            printf '%s\t%s\t%s\t%s\n' "$p.orig.o" "$p.patched.o" "multi/$p.o" "multi/$p.log" >>list
+        done
+        # shellcheck disable=SC2086
+        run create-diff-object $flags --pairs list image
+        assert_success
+        [ "${lines[0]}" = "create-diff-object pairs 1" ]
+        diff single/status <(printf '%s\n' "${lines[@]:1}")
+        for p in "${PAIRS[@]}"; do
+            diff <(sed "s#single/#multi/#g" "single/$p.log") "multi/$p.log"
+            if [ -e "single/$p.o" ]; then cmp "single/$p.o" "multi/$p.o"; else [ ! -e "multi/$p.o" ]; fi
+        done
+    done
+    # Every outcome was seen.
+    cut -f1 single/status | sort -u | tr '\n' ' ' | grep -qx '0 1 2 3 '
+}
+
+@test "--pairs: the image's error is each pair's, a bad line is reported and skipped" {
+    make_pairs
+    truncate -s 1000 image
+    create-diff-object basic.orig.o basic.patched.o image one.o 2>one.log && false
+    printf 'basic.orig.o basic.patched.o out1.o l1\n\nonly two\ntrunc.orig.o trunc.patched.o out2.o l2\nsame.orig.o same.patched.o out3.o\n' >list
+    create-diff-object --pairs - image <list >status.txt 2>err.txt
+    printf 'create-diff-object pairs 1\n1\tout1.o\n1\t-\n1\tout2.o\n1\tout3.o\n' | diff - status.txt
+    grep -qx 'create-diff-object: -:3: expected ORIG.o PATCHED.o OUT.o \[LOG\], got 2 fields' err.txt
+    # The pair without a LOG wrote its message on stderr.
+    grep -qx 'create-diff-object: image: section header table past end of file .*' err.txt
+    cmp one.log l1
+    # The truncated object is named first, as a run of its own names it.
+    grep -q 'trunc.patched.o' l2
+    run create-diff-object --pairs missing.list image
+    assert_failure
+    assert_output --partial "missing.list: No such file or directory"
+    run create-diff-object --json x.json --pairs - image
+    assert_failure
+    assert_output --partial "--json is for one pair"
+}
+
+@test "lp-build-helper diff: one worker per job, statuses and logs as one process per pair" {
+    make_pairs
+    mkdir -p w/original w/patched
+    for p in "${PAIRS[@]}"; do
+        cp "$p.orig.o" "w/original/$p.o"
+        cp "$p.patched.o" "w/patched/$p.o"
+    done
+    objs=()
+    for p in "${PAIRS[@]}"; do objs+=("$p.o"); done
+    cdo=$(command -v create-diff-object)
+    # A wrapper that counts the processes started.
+    printf '#!/bin/sh\necho "$*" >>%s/starts\nexec %s "$@"\n' "$T" "$cdo" >counting
+    chmod +x counting
+    run lp-build-helper diff --work w --image image --cdo "$T/counting" --log all.log -j 2 "${objs[@]}"
+    assert_success
+    pairs_out=$output
+    [ "$(grep -c -- '--pairs' starts)" -le 2 ]
+    [ "$(wc -l <starts)" -le 2 ]
+    cp -r w/logs pairs-logs
+    cp -r w/output pairs-output
+    cp all.log pairs-all.log
+    rm -f starts
+    run lp-build-helper diff --work w --image image --cdo "$T/counting" --log all.log -j 2 \
+        --one-per-pair "${objs[@]}"
+    assert_success
+    [ "$output" = "$pairs_out" ]
+    [ "$(wc -l <starts)" -eq "${#objs[@]}" ]
+    diff -r pairs-logs w/logs -x .create-diff-object.log
+    diff -r pairs-output w/output
+    cmp pairs-all.log all.log
+    assert_line "0 basic.o"
+    assert_line "2 too-small.o"
+    assert_line "3 same.o"
+    assert_line "1 trunc.o"
+}
+
+@test "lp-build-helper diff: a worker that dies costs only the pair it held" {
+    # A stand-in speaking --pairs that crashes on b.o and refuses a.o.
+    cat >cdo <<'EOS'
+#!/bin/bash
+echo "create-diff-object pairs 1"
+echo "started $$" >>"$(dirname "$0")/starts"
+while IFS=$'\t' read -r orig patched out log; do
+    echo "diffing $patched" >"$log"
+    case $patched in
+    *a.o) echo "2	$out" ;;
+    *b.o) kill -SEGV $$ ;;
+    *) echo "0	$out" ;;
+    esac
+done
+EOS
+    chmod +x cdo
+    mkdir -p w/original w/patched
+    for o in a b c d; do touch "w/original/$o.o" "w/patched/$o.o"; done
+    run lp-build-helper diff --work w --image image --cdo "$T/cdo" --log all.log -j 1 a.o b.o c.o d.o
+    assert_success
+    assert_line "2 a.o"
+    assert_line "139 b.o"
+    assert_line "0 c.o"
+    assert_line "0 d.o"
+    grep -q 'diffing w/patched/b.o' w/logs/b.o.log
+    grep -q '^== b.o (exit 139)' all.log
+    [ "$(wc -l <starts)" -eq 2 ]
+}

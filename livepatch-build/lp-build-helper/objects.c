@@ -2,10 +2,18 @@
  * objects.c - what happens to the objects a patched build recompiled: sort them
  * into identical, changed and new (`collect`), then diff every changed pair with
  * create-diff-object, -j at a time (`diff`).
+ *
+ * The diffs run in N create-diff-object --pairs workers, each reading the image once
+ * and then taking one pair at a time, so a build with hundreds of changed objects
+ * reads the image N times instead of hundreds.  Every pair's status, log and output
+ * are what a process of its own would give (a crash costs the pair in flight, and the
+ * next pair gets a new worker).  A --cdo that does not speak --pairs (an upstream
+ * create-diff-object, a test's stand-in) gets one process per pair, as before.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -216,6 +224,9 @@ static void diff_usage(FILE *f)
                "every OBJ, N at a time, each one's output in WORK/logs/OBJ.log; FILE gets\n"
                "all logs in order.  Prints \"STATUS OBJ\" per object (128+N: killed by\n"
                "signal N).  Runs in a new session (process group) of its own.\n"
+               "When PROGRAM answers --pairs (create-diff-object does), N processes each\n"
+               "read IMAGE once and take the pairs one at a time; --one-per-pair starts a\n"
+               "process for every pair instead.\n"
                "Progress goes to stderr in livepatch-build's format, timed\n"
                "from $LIVEPATCH_BUILD_START (microseconds since the epoch).\n"
                "With --tree, the objects are those `collect` finds changed (its lines are\n"
@@ -249,15 +260,43 @@ static char *work_file(const char *work, const char *sub, const char *o, const c
     return asprintf(&p, "%s/%s/%s%s", work, sub, o, suffix) < 0 ? NULL : p;
 }
 
+/* The four files of one pair's diff, their folders made. */
+struct pair_files {
+    char *orig, *patched, *out, *log;
+};
+
+static void free_pair_files(struct pair_files *f)
+{
+    free(f->orig);
+    free(f->patched);
+    free(f->out);
+    free(f->log);
+}
+
+static int pair_files(const char *work, const char *o, struct pair_files *f)
+{
+    f->orig = work_file(work, "original", o, "");
+    f->patched = work_file(work, "patched", o, "");
+    f->out = work_file(work, "output", o, "");
+    f->log = work_file(work, "logs", o, ".log");
+    if (!f->orig || !f->patched || !f->out || !f->log || helper_make_parent(f->out) ||
+        helper_make_parent(f->log)) {
+        free_pair_files(f);
+        return -1;
+    }
+    return 0;
+}
+
 static pid_t start_diff(const char *cdo, const char *work, const char *image, const char *o,
                         bool debug, bool prelink)
 {
-    char *orig = work_file(work, "original", o, ""), *patched = work_file(work, "patched", o, "");
-    char *out = work_file(work, "output", o, ""), *log = work_file(work, "logs", o, ".log");
+    struct pair_files f;
+    const char *orig, *patched, *out, *log;
     pid_t pid = -1;
 
-    if (!orig || !patched || !out || !log || helper_make_parent(out) || helper_make_parent(log))
-        goto out;
+    if (pair_files(work, o, &f))
+        return -1;
+    orig = f.orig, patched = f.patched, out = f.out, log = f.log;
     fflush(NULL);
     pid = fork();
     if (pid == 0) {
@@ -268,18 +307,289 @@ static pid_t start_diff(const char *cdo, const char *work, const char *image, co
             args[n++] = "-d";
         if (prelink)
             args[n++] = "-r";
+        signal(SIGPIPE, SIG_DFL);
         if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
             _exit(126);
         execv(cdo, (char *const *)args);
         fprintf(stderr, "cannot run %s: %s\n", cdo, strerror(errno));
         _exit(127);
     }
-out:
-    free(orig);
-    free(patched);
-    free(out);
-    free(log);
+    free_pair_files(&f);
     return pid;
+}
+
+/* --- diff: --pairs workers ------------------------------------------------------------- */
+
+#define PAIRS_HELLO "create-diff-object pairs 1"
+#define HELLO_TIMEOUT_MS 30000
+
+struct worker {
+    pid_t pid;              /* 0: none (not started, or gone) */
+    int to, from;           /* its standard input and output */
+    char line[8192];        /* what it wrote since the last full line */
+    size_t len, used;       /* bytes in line; of them, the line worker_line returned */
+    int cur;                /* the object in flight, -1 when idle */
+};
+
+/*
+ * A worker: PROGRAM [-d] [-r] --pairs - IMAGE, its own messages (none about any pair)
+ * appended to WORK/logs/.create-diff-object.log.
+ */
+static int start_worker(struct worker *w, const char *cdo, const char *work, const char *image,
+                        bool debug, bool prelink)
+{
+    int in[2], out[2];
+    char *log = work_file(work, "logs", ".create-diff-object", ".log");
+
+    if (!log)
+        return -1;
+    if (pipe2(in, O_CLOEXEC)) {
+        free(log);
+        return -1;
+    }
+    if (pipe2(out, O_CLOEXEC)) {
+        close(in[0]);
+        close(in[1]);
+        free(log);
+        return -1;
+    }
+    fflush(NULL);
+    w->pid = fork();
+    if (w->pid == 0) {
+        const char *args[8] = { cdo, "--pairs", "-", image, NULL, NULL, NULL, NULL };
+        int n = 4, fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+        if (debug)
+            args[n++] = "-d";
+        if (prelink)
+            args[n++] = "-r";
+        signal(SIGPIPE, SIG_DFL);
+        if (fd < 0 || dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(fd, 2) < 0)
+            _exit(126);
+        execv(cdo, (char *const *)args);
+        fprintf(stderr, "cannot run %s: %s\n", cdo, strerror(errno));
+        _exit(127);
+    }
+    free(log);
+    close(in[0]);
+    close(out[1]);
+    if (w->pid < 0) {
+        w->pid = 0;
+        close(in[1]);
+        close(out[0]);
+        return -1;
+    }
+    w->to = in[1];
+    w->from = out[0];
+    w->len = w->used = 0;
+    w->cur = -1;
+    return 0;
+}
+
+/* Stop a worker: end its input, reap it; *st gets its wait status (0 if none). */
+static void end_worker(struct worker *w, bool kill_it, int *st)
+{
+    int s = 0;
+
+    if (!w->pid)
+        return;
+    close(w->to);
+    close(w->from);
+    if (kill_it)
+        kill(w->pid, SIGKILL);
+    while (waitpid(w->pid, &s, 0) < 0 && errno == EINTR)
+        ;
+    if (st)
+        *st = s;
+    w->pid = 0;
+}
+
+/*
+ * The next full line the worker wrote (without its newline): 1, or 0 at end of file,
+ * -1 on a timeout (timeout_ms < 0: none) or a read error.
+ */
+static int worker_line(struct worker *w, int timeout_ms, char **line)
+{
+    for (;;) {
+        char *nl = memchr(w->line, '\n', w->len);
+        struct pollfd p = { .fd = w->from, .events = POLLIN };
+        ssize_t n;
+        int r;
+
+        if (nl) {
+            *nl = '\0';
+            *line = w->line;
+            w->used = (size_t)(nl - w->line) + 1;
+            return 1;
+        }
+        if (w->len == sizeof(w->line) - 1)
+            return -1;
+        r = poll(&p, 1, timeout_ms);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        n = read(w->from, w->line + w->len, sizeof(w->line) - 1 - w->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return 0;
+        w->len += (size_t)n;
+    }
+}
+
+/* Drop the line worker_line returned. */
+static void worker_consume(struct worker *w)
+{
+    memmove(w->line, w->line + w->used, w->len - w->used);
+    w->len -= w->used;
+    w->used = 0;
+}
+
+/* Start a worker and check it speaks --pairs; -1 (nothing left running) when not. */
+static int hello_worker(struct worker *w, const char *cdo, const char *work, const char *image,
+                        bool debug, bool prelink)
+{
+    char *line;
+    int r;
+
+    if (start_worker(w, cdo, work, image, debug, prelink))
+        return -1;
+    r = worker_line(w, HELLO_TIMEOUT_MS, &line);
+    if (r == 1 && strcmp(line, PAIRS_HELLO) == 0) {
+        worker_consume(w);
+        return 0;
+    }
+    end_worker(w, r < 0, NULL);
+    return -1;
+}
+
+static bool pairs_safe(char *const *objs, int nobj)
+{
+    int i;
+
+    for (i = 0; i < nobj; i++)
+        if (strpbrk(objs[i], "\t\n"))
+            return false;
+    return true;
+}
+
+/*
+ * Diff objs[] through --pairs workers, at most `jobs` at a time, into status[].  Returns
+ * 0 when done, 1 after a message (a diff could not be started), or -1 when PROGRAM
+ * does not speak --pairs (nothing was diffed: run one process per pair).
+ */
+static int diff_in_workers(const char *cmd, const char *cdo, const char *work,
+                           const char *image, char *const *objs, int nobj, long jobs,
+                           bool debug, bool prelink, int *status)
+{
+    long nw = jobs < nobj ? jobs : nobj, i;
+    struct worker *w = calloc((size_t)nw, sizeof(*w));
+    struct pollfd *fds = calloc((size_t)nw, sizeof(*fds));
+    int next = 0, busy = 0, rc = 0, failures = 0;
+
+    if (!w || !fds) {
+        free(w);
+        free(fds);
+        return helper_fail(cmd, "out of memory");
+    }
+    if (hello_worker(&w[0], cdo, work, image, debug, prelink)) {
+        free(w);
+        free(fds);
+        return -1;
+    }
+    while (next < nobj || busy) {
+        long idle = -1, nfds = 0;
+
+        for (i = 0; next < nobj && i < nw && idle < 0; i++)
+            if (w[i].pid && w[i].cur < 0)
+                idle = i;
+        for (i = 0; next < nobj && i < nw && idle < 0; i++)
+            if (!w[i].pid) {
+                if (hello_worker(&w[i], cdo, work, image, debug, prelink)) {
+                    rc = helper_fail(cmd, "cannot start the diff of %s: %s does not answer "
+                                     "--pairs", objs[next], cdo);
+                    goto out;
+                }
+                idle = i;
+            }
+        if (idle >= 0) {
+            struct pair_files f;
+            char *line = NULL;
+            int len;
+
+            if (pair_files(work, objs[next], &f)) {
+                rc = helper_fail(cmd, "cannot start the diff of %s: %s", objs[next],
+                                 strerror(errno));
+                goto out;
+            }
+            len = asprintf(&line, "%s\t%s\t%s\t%s\n", f.orig, f.patched, f.out, f.log);
+            free_pair_files(&f);
+            if (len < 0) {
+                rc = helper_fail(cmd, "out of memory");
+                goto out;
+            }
+            if (write(w[idle].to, line, (size_t)len) != len) {
+                /* It ended between two pairs: a new one takes this pair. */
+                free(line);
+                end_worker(&w[idle], true, NULL);
+                if (++failures > 3) {
+                    rc = helper_fail(cmd, "cannot start the diff of %s: %s", objs[next],
+                                     strerror(errno));
+                    goto out;
+                }
+                continue;
+            }
+            free(line);
+            progress("diffing object %d of %d: %s", next + 1, nobj, objs[next]);
+            w[idle].cur = next++;
+            busy++;
+            continue;
+        }
+        for (i = 0; i < nw; i++)
+            if (w[i].pid && w[i].cur >= 0)
+                fds[nfds++] = (struct pollfd){ .fd = w[i].from, .events = POLLIN };
+        if (poll(fds, (nfds_t)nfds, -1) < 0 && errno != EINTR) {
+            rc = helper_fail(cmd, "waiting for the diffs: %s", strerror(errno));
+            goto out;
+        }
+        for (i = 0; i < nw; i++) {
+            long k;
+            char *line;
+            int r, st;
+
+            if (!w[i].pid || w[i].cur < 0)
+                continue;
+            for (k = 0; k < nfds && fds[k].fd != w[i].from; k++)
+                ;
+            if (k == nfds || !fds[k].revents)
+                continue;
+            r = worker_line(&w[i], 0, &line);
+            if (r < 0 && w[i].len < sizeof(w[i].line) - 1)
+                continue;   /* no full line yet */
+            if (r == 1) {
+                char *end;
+                long v = strtol(line, &end, 10);
+                status[w[i].cur] = end != line && *end == '\t' ? (int)v : 1;
+                worker_consume(&w[i]);
+            } else {
+                /* It died with this pair: the status its own process would have had. */
+                end_worker(&w[i], r < 0, &st);
+                status[w[i].cur] = WIFSIGNALED(st) ? 128 + WTERMSIG(st)
+                                   : WEXITSTATUS(st) ? WEXITSTATUS(st) : 1;
+            }
+            w[i].cur = -1;
+            busy--;
+        }
+    }
+out:
+    for (i = 0; i < nw; i++)
+        end_worker(&w[i], rc != 0, NULL);
+    free(w);
+    free(fds);
+    return rc;
 }
 
 int cmd_diff(int argc, char **argv)
@@ -290,13 +600,14 @@ int cmd_diff(int argc, char **argv)
         { "jobs", required_argument, NULL, 'j' },  { "debug", no_argument, NULL, 'd' },
         { "prelink", no_argument, NULL, 'r' },     { "help", no_argument, NULL, 'h' },
         { "tree", required_argument, NULL, 't' },  { "capture", required_argument, NULL, 'C' },
-        { "prev", required_argument, NULL, 'p' },  { NULL, 0, NULL, 0 },
+        { "prev", required_argument, NULL, 'p' },
+        { "one-per-pair", no_argument, NULL, '1' }, { NULL, 0, NULL, 0 },
     };
     struct collect_args ca = { .prev = calloc((size_t)argc + 1, sizeof(*ca.prev)) };
     char **objs = NULL, **collected = NULL;
     size_t nr_collected = 0;
     const char *work = NULL, *image = NULL, *cdo = NULL, *log = NULL, *cmd = "diff";
-    bool debug = false, prelink = false;
+    bool debug = false, prelink = false, one_per_pair = false;
     long jobs = 1;
     int c, rc = 0, nobj = 0, running = 0, next = 0, i;
     pid_t *pids;
@@ -314,6 +625,7 @@ int cmd_diff(int argc, char **argv)
         case 'j': jobs = strtol(optarg, NULL, 10); break;
         case 'd': debug = true; break;
         case 'r': prelink = true; break;
+        case '1': one_per_pair = true; break;
         case 't': ca.tree = optarg; break;
         case 'C': ca.capture = optarg; break;
         case 'p': if (ca.prev) ca.prev[ca.nr_prev++] = optarg; break;
@@ -354,6 +666,18 @@ int cmd_diff(int argc, char **argv)
     if (!logs || !pids || !status || helper_remove_tree(logs) || helper_make_dirs(logs)) {
         rc = helper_fail(cmd, "cannot set up %s/logs: %s", work, strerror(errno));
         goto out;
+    }
+    if (nobj && !one_per_pair && pairs_safe(objs, nobj)) {
+        /* A worker whose input is gone must not take the helper down with it. */
+        signal(SIGPIPE, SIG_IGN);
+        rc = diff_in_workers(cmd, cdo, work, image, objs, nobj, jobs, debug, prelink, status);
+        if (rc >= 0) {
+            if (rc)
+                goto out;
+            next = nobj;
+        } else {
+            rc = 0;
+        }
     }
     while (next < nobj || running) {
         if (next < nobj && running < jobs) {
