@@ -466,10 +466,13 @@ static int hello_worker(struct worker *w, const char *cdo, const char *work, con
     return -1;
 }
 
-static bool pairs_safe(char *const *objs, int nobj)
+/* Can every pair be written as one --pairs line (no tab or newline in a path)? */
+static bool pairs_safe(const char *work, char *const *objs, int nobj)
 {
     int i;
 
+    if (strpbrk(work, "\t\n"))
+        return false;
     for (i = 0; i < nobj; i++)
         if (strpbrk(objs[i], "\t\n"))
             return false;
@@ -667,7 +670,7 @@ int cmd_diff(int argc, char **argv)
         rc = helper_fail(cmd, "cannot set up %s/logs: %s", work, strerror(errno));
         goto out;
     }
-    if (nobj && !one_per_pair && pairs_safe(objs, nobj)) {
+    if (nobj && !one_per_pair && pairs_safe(work, objs, nobj)) {
         /* A worker whose input is gone must not take the helper down with it. */
         signal(SIGPIPE, SIG_IGN);
         rc = diff_in_workers(cmd, cdo, work, image, objs, nobj, jobs, debug, prelink, status);
