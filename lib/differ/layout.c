@@ -536,9 +536,16 @@ static void add_named(struct ldw *o, struct lp_hash *h, const char *name, Dwarf_
     struct lfunc *f = calloc(1, sizeof(*f)), *head;
     int failed = 0;
 
-    if (!f || (o->nr_fpool == o->cap_fpool &&
-               !(o->fpool = realloc(o->fpool, (o->cap_fpool = o->cap_fpool * 2 + 64) *
-                                                  sizeof(*o->fpool))))) {
+    if (f && o->nr_fpool == o->cap_fpool) {
+        size_t cap = o->cap_fpool * 2 + 64;
+        struct lfunc **pool = realloc(o->fpool, cap * sizeof(*pool));
+
+        if (pool) {
+            o->fpool = pool;
+            o->cap_fpool = cap;
+        }
+    }
+    if (!f || o->nr_fpool == o->cap_fpool) {
         free(f);
         o->failed = 1;
         return;
