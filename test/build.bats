@@ -281,6 +281,35 @@ EOF
     grep -q '"timings_ms": {"build_original": ' out.json
 }
 
+@test "--json is written on failure too: ok false, the stage and the reason" {
+    need_tools
+    run lpb -p "$P/does-not-apply.patch" -o out --json out.json
+    assert_failure 1
+    grep -q '"ok": false' out.json
+    grep -q '"stage": "prepare:does-not-apply"' out.json
+    grep -q '"error": "patch does-not-apply.patch does not apply: ' out.json
+    run lpb -p "$P/data-change.patch" -o out2 --json out2.json
+    assert_failure 1
+    grep -q '"stage": "diff:data-change"' out2.json
+    grep -q '"error": "1 object(s) hold changes a live patch cannot carry: xen/common/domctl.o: ' out2.json
+    lpb -p "$P/fix-domctl-bounds.patch" -o out3 --json out3.json
+    grep -q '"ok": true' out3.json
+    run grep -c '"stage"' out3.json
+    assert_output 0
+    # Written whole: no temporary file is left beside it.
+    [ "$(ls "$T" | grep -c 'json.tmp')" = 0 ]
+}
+
+@test "a patched build that does not compile quotes the compiler's first error, not its command line" {
+    need_tools
+    sed -e 's/^+    if (idx >= 4)$/+    if (idx >= 4) undeclared_thing;/' "$P/fix-domctl-bounds.patch" >"$T/broken.patch"
+    run lpb -p "$T/broken.patch" -o out
+    assert_failure 1
+    assert_output --partial "patched build failed, see $T/out/build_patched-broken.log: common/domctl.c:"
+    assert_output --regexp "common/domctl.c:[0-9]+:[0-9]+: error: .undeclared_thing. undeclared"
+    refute_output --partial "-Werror"
+}
+
 @test "a compiler wrapper given in CC is honoured for every compile" {
     need_tools
     printf '#!/bin/bash\necho "$*" >>"%s/wrapped"\nexec "$@"\n' "$T" >"$T/wrap"
