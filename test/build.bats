@@ -310,6 +310,37 @@ EOF
     refute_output --partial "-Werror"
 }
 
+@test "--sign signs every payload of a stack as its last step; the signed payloads check with the key" {
+    need_tools
+    openssl genrsa -out "$T/key.pem" 2048 2>/dev/null
+    openssl rsa -in "$T/key.pem" -pubout -out "$T/pub.pem" 2>/dev/null
+    openssl genrsa -out "$T/other.pem" 2048 2>/dev/null
+    run lpb --stack "$P/fix-domctl-bounds.patch" "$P/stack-on-fix.patch" -o out --sign "$T/key.pem"
+    assert_success
+    assert_output --partial "fix-domctl-bounds.livepatch signed with $T/key.pem (current form)"
+    image=$(ls "$LIVEPATCH_BUILD_CACHE"/*/xen/xen-syms | head -n 1)
+    run livepatch-tool check --image "$image" out/fix-domctl-bounds.livepatch out/stack-on-fix.livepatch \
+        --verify-key "$T/pub.pem" --require-signature
+    assert_success
+    run livepatch-tool check --image "$image" out/fix-domctl-bounds.livepatch --verify-key "$T/other.pem"
+    assert_failure 3
+    # The build id (what the next payload depends on) is the unsigned payload's.
+    [ "$(livepatch-tool info out/stack-on-fix.livepatch | awk '/^depends:/ {print $2}')" = \
+      "$(lp-buildid out/fix-domctl-bounds.livepatch)" ]
+}
+
+@test "--sign with a key that is not an RSA private key fails and leaves no payload" {
+    need_tools
+    printf 'not a key\n' >"$T/bad.pem"
+    run lpb -p "$P/fix-domctl-bounds.patch" -o out --sign "$T/bad.pem"
+    assert_failure 1
+    assert_output --partial "signing fix-domctl-bounds.livepatch with $T/bad.pem failed"
+    [ ! -e out/fix-domctl-bounds.livepatch ]
+    run lpb -p "$P/fix-domctl-bounds.patch" -o out2 --sign "$T/missing.pem"
+    assert_failure 1
+    assert_output --partial "--sign: cannot read the key $T/missing.pem"
+}
+
 @test "a compiler wrapper given in CC is honoured for every compile" {
     need_tools
     printf '#!/bin/bash\necho "$*" >>"%s/wrapped"\nexec "$@"\n' "$T" >"$T/wrap"
