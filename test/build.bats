@@ -341,6 +341,26 @@ EOF
     assert_output --partial "--sign: cannot read the key $T/missing.pem"
 }
 
+@test "a changed struct layout used by patched code is refused, unless reviewed with --allow-layout-change, which .modinfo records" {
+    need_tools
+    printf 'struct session { int id; int count; };\nint session_bump(struct session *s)\n{\n    return ++s->count;\n}\n' \
+        >>"$T/src/xen/common/sched.c"
+    mkdir -p a/xen/common b/xen/common
+    cp "$T/src/xen/common/sched.c" a/xen/common/
+    sed -e 's/struct session { int id; int count; };/struct session { int id; int lock; int count; };/' \
+        -e 's/return ++s->count;/return s->lock ? 0 : ++s->count;/' \
+        "$T/src/xen/common/sched.c" >b/xen/common/sched.c
+    diff -u a/xen/common/sched.c b/xen/common/sched.c >"$T/layout.patch" || true
+    run lpb -p "$T/layout.patch" -o out
+    assert_failure 1
+    assert_output --partial "struct session"
+    assert_output --partial "member lock appeared at offset 4"
+    assert_output --partial "session_bump"
+    run lpb -p "$T/layout.patch" -o out2 --allow-layout-change 'struct session'
+    assert_success
+    readelf -p .modinfo out2/layout.livepatch | grep -q 'allowed_layout=struct session'
+}
+
 @test "a compiler wrapper given in CC is honoured for every compile" {
     need_tools
     printf '#!/bin/bash\necho "$*" >>"%s/wrapped"\nexec "$@"\n' "$T" >"$T/wrap"

@@ -218,7 +218,7 @@ int cmd_collect(int argc, char **argv)
 static void diff_usage(FILE *f)
 {
     fprintf(f, "usage: lp-build-helper diff --work WORK --image IMAGE --cdo PROGRAM "
-               "--log FILE [-j N] [--debug] [--prelink]\n"
+               "--log FILE [-j N] [--debug] [--prelink] [--cdo-arg ARG]...\n"
                "         (OBJ... | --tree TREE --capture FILE --prev TREE...)\n"
                "Runs PROGRAM WORK/original/OBJ WORK/patched/OBJ IMAGE WORK/output/OBJ for\n"
                "every OBJ, N at a time, each one's output in WORK/logs/OBJ.log; FILE gets\n"
@@ -287,8 +287,26 @@ static int pair_files(const char *work, const char *o, struct pair_files *f)
     return 0;
 }
 
+/* argv for create-diff-object: the n fixed words, then the extra options, NULL-ended
+ * (malloc'd; only ever used by a child about to exec). */
+static const char **with_extra(const char *const *fixed, size_t n, const char *const *extra)
+{
+    size_t k = 0, i;
+    const char **v;
+
+    while (extra[k])
+        k++;
+    if (!(v = calloc(n + k + 1, sizeof(*v))))
+        return NULL;
+    for (i = 0; i < n; i++)
+        v[i] = fixed[i];
+    for (i = 0; i < k; i++)
+        v[n + i] = extra[i];
+    return v;
+}
+
 static pid_t start_diff(const char *cdo, const char *work, const char *image, const char *o,
-                        bool debug, bool prelink)
+                        const char *const *extra)
 {
     struct pair_files f;
     const char *orig, *patched, *out, *log;
@@ -300,15 +318,12 @@ static pid_t start_diff(const char *cdo, const char *work, const char *image, co
     fflush(NULL);
     pid = fork();
     if (pid == 0) {
-        const char *args[8] = { cdo, orig, patched, image, out, NULL, NULL, NULL };
-        int n = 5, fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        const char *fixed[] = { cdo, orig, patched, image, out };
+        const char **args = with_extra(fixed, 5, extra);
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
-        if (debug)
-            args[n++] = "-d";
-        if (prelink)
-            args[n++] = "-r";
         signal(SIGPIPE, SIG_DFL);
-        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+        if (!args || fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
             _exit(126);
         execv(cdo, (char *const *)args);
         fprintf(stderr, "cannot run %s: %s\n", cdo, strerror(errno));
@@ -336,7 +351,7 @@ struct worker {
  * appended to WORK/logs/.create-diff-object.log.
  */
 static int start_worker(struct worker *w, const char *cdo, const char *work, const char *image,
-                        bool debug, bool prelink)
+                        const char *const *extra)
 {
     int in[2], out[2];
     char *log = work_file(work, "logs", ".create-diff-object", ".log");
@@ -356,15 +371,12 @@ static int start_worker(struct worker *w, const char *cdo, const char *work, con
     fflush(NULL);
     w->pid = fork();
     if (w->pid == 0) {
-        const char *args[8] = { cdo, "--pairs", "-", image, NULL, NULL, NULL, NULL };
-        int n = 4, fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        const char *fixed[] = { cdo, "--pairs", "-", image };
+        const char **args = with_extra(fixed, 4, extra);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 
-        if (debug)
-            args[n++] = "-d";
-        if (prelink)
-            args[n++] = "-r";
         signal(SIGPIPE, SIG_DFL);
-        if (fd < 0 || dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(fd, 2) < 0)
+        if (!args || fd < 0 || dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(fd, 2) < 0)
             _exit(126);
         execv(cdo, (char *const *)args);
         fprintf(stderr, "cannot run %s: %s\n", cdo, strerror(errno));
@@ -450,12 +462,12 @@ static void worker_consume(struct worker *w)
 
 /* Start a worker and check it speaks --pairs; -1 (nothing left running) when not. */
 static int hello_worker(struct worker *w, const char *cdo, const char *work, const char *image,
-                        bool debug, bool prelink)
+                        const char *const *extra)
 {
     char *line;
     int r;
 
-    if (start_worker(w, cdo, work, image, debug, prelink))
+    if (start_worker(w, cdo, work, image, extra))
         return -1;
     r = worker_line(w, HELLO_TIMEOUT_MS, &line);
     if (r == 1 && strcmp(line, PAIRS_HELLO) == 0) {
@@ -486,7 +498,7 @@ static bool pairs_safe(const char *work, char *const *objs, int nobj)
  */
 static int diff_in_workers(const char *cmd, const char *cdo, const char *work,
                            const char *image, char *const *objs, int nobj, long jobs,
-                           bool debug, bool prelink, int *status)
+                           const char *const *extra, int *status)
 {
     long nw = jobs < nobj ? jobs : nobj, i;
     struct worker *w = calloc((size_t)nw, sizeof(*w));
@@ -498,7 +510,7 @@ static int diff_in_workers(const char *cmd, const char *cdo, const char *work,
         free(fds);
         return helper_fail(cmd, "out of memory");
     }
-    if (hello_worker(&w[0], cdo, work, image, debug, prelink)) {
+    if (hello_worker(&w[0], cdo, work, image, extra)) {
         free(w);
         free(fds);
         return -1;
@@ -511,7 +523,7 @@ static int diff_in_workers(const char *cmd, const char *cdo, const char *work,
                 idle = i;
         for (i = 0; next < nobj && i < nw && idle < 0; i++)
             if (!w[i].pid) {
-                if (hello_worker(&w[i], cdo, work, image, debug, prelink)) {
+                if (hello_worker(&w[i], cdo, work, image, extra)) {
                     rc = helper_fail(cmd, "cannot start the diff of %s: %s does not answer "
                                      "--pairs", objs[next], cdo);
                     goto out;
@@ -604,13 +616,17 @@ int cmd_diff(int argc, char **argv)
         { "prelink", no_argument, NULL, 'r' },     { "help", no_argument, NULL, 'h' },
         { "tree", required_argument, NULL, 't' },  { "capture", required_argument, NULL, 'C' },
         { "prev", required_argument, NULL, 'p' },
-        { "one-per-pair", no_argument, NULL, '1' }, { NULL, 0, NULL, 0 },
+        { "one-per-pair", no_argument, NULL, '1' },
+        { "cdo-arg", required_argument, NULL, 'A' }, { NULL, 0, NULL, 0 },
     };
     struct collect_args ca = { .prev = calloc((size_t)argc + 1, sizeof(*ca.prev)) };
     char **objs = NULL, **collected = NULL;
     size_t nr_collected = 0;
     const char *work = NULL, *image = NULL, *cdo = NULL, *log = NULL, *cmd = "diff";
-    bool debug = false, prelink = false, one_per_pair = false;
+    /* Options every create-diff-object gets: -d, -r and each --cdo-arg, in order. */
+    const char **extra = calloc((size_t)argc + 1, sizeof(*extra));
+    size_t nextra = 0;
+    bool one_per_pair = false;
     long jobs = 1;
     int c, rc = 0, nobj = 0, running = 0, next = 0, i;
     pid_t *pids;
@@ -626,23 +642,28 @@ int cmd_diff(int argc, char **argv)
         case 'c': cdo = optarg; break;
         case 'l': log = optarg; break;
         case 'j': jobs = strtol(optarg, NULL, 10); break;
-        case 'd': debug = true; break;
-        case 'r': prelink = true; break;
+        case 'd': if (extra) extra[nextra++] = "-d"; break;
+        case 'r': if (extra) extra[nextra++] = "-r"; break;
+        case 'A': if (extra) extra[nextra++] = optarg; break;
         case '1': one_per_pair = true; break;
         case 't': ca.tree = optarg; break;
         case 'C': ca.capture = optarg; break;
         case 'p': if (ca.prev) ca.prev[ca.nr_prev++] = optarg; break;
-        case 'h': diff_usage(stdout); free(ca.prev); return 0;
-        default: diff_usage(stderr); free(ca.prev); return 2;
+        case 'h': diff_usage(stdout); free(ca.prev); free(extra); return 0;
+        default: diff_usage(stderr); free(ca.prev); free(extra); return 2;
         }
     }
-    if (!ca.prev)
+    if (!ca.prev || !extra) {
+        free(ca.prev);
+        free(extra);
         return helper_fail(cmd, "out of memory");
+    }
     if (!work || !image || !cdo || !log || jobs < 1 ||
         (ca.tree && (!ca.capture || !ca.nr_prev || optind != argc)) ||
         (!ca.tree && (ca.capture || ca.nr_prev))) {
         diff_usage(stderr);
         free(ca.prev);
+        free(extra);
         return 2;
     }
     /* Our own process group, so the driver stops every diff with one signal
@@ -653,6 +674,7 @@ int cmd_diff(int argc, char **argv)
     if (ca.tree) {
         if (collect(cmd, &ca, &collected, &nr_collected)) {
             free(ca.prev);
+            free(extra);
             return 1;
         }
         objs = collected;
@@ -673,7 +695,7 @@ int cmd_diff(int argc, char **argv)
     if (nobj && !one_per_pair && pairs_safe(work, objs, nobj)) {
         /* A worker whose input is gone must not take the helper down with it. */
         signal(SIGPIPE, SIG_IGN);
-        rc = diff_in_workers(cmd, cdo, work, image, objs, nobj, jobs, debug, prelink, status);
+        rc = diff_in_workers(cmd, cdo, work, image, objs, nobj, jobs, extra, status);
         if (rc >= 0) {
             if (rc)
                 goto out;
@@ -686,7 +708,7 @@ int cmd_diff(int argc, char **argv)
         if (next < nobj && running < jobs) {
             const char *o = objs[next];
             progress("diffing object %d of %d: %s", next + 1, nobj, o);
-            pids[next] = start_diff(cdo, work, image, o, debug, prelink);
+            pids[next] = start_diff(cdo, work, image, o, extra);
             if (pids[next] < 0) {
                 rc = helper_fail(cmd, "cannot start the diff of %s: %s", o, strerror(errno));
                 break;
@@ -740,5 +762,6 @@ out:
     free(status);
     helper_free_lines(collected, nr_collected);
     free(ca.prev);
+    free(extra);
     return rc;
 }

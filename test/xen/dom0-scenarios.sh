@@ -96,3 +96,11 @@ minor applied-nop
 run revert-nop xen-livepatch revert nop
 minor reverted-nop
 run unload-nop xen-livepatch unload nop
+
+section signed
+run upload-signed xen-livepatch upload signed 13-signed.livepatch
+run apply-signed xen-livepatch apply signed
+extra applied-signed
+run revert-signed xen-livepatch revert signed
+extra reverted-signed
+run unload-signed xen-livepatch unload signed

@@ -42,6 +42,7 @@ prepare() {
     done
     need_cmd flex flex; need_cmd bison bison; need_cmd python3 python3
     need_cmd qemu-system-x86_64 qemu-system-x86; need_cmd cpio cpio; need_cmd xz xz-utils
+    need_cmd openssl openssl
     "$here/fetch.sh" || { setup_failed "fetch: getting Debian's packages failed (see above)"; return 1; }
     SRC=$LP_XEN_CACHE/src/xen-$XEN_DEB_VERSION
     CONFIG=$LP_XEN_CACHE/root/boot/xen-4.17-amd64.config
@@ -83,6 +84,13 @@ build_payloads() {
         build "$n" -p "$P/$n.patch"
     done
     build stack --stack "$P/03-stack-first.patch" "$P/04-stack-second.patch"
+    build 12-new-percpu -p "$P/12-new-percpu.patch"
+    # A signed payload (the hypervisor, which does not verify, must ignore the note).
+    openssl genrsa -out "$RES/sign-key.pem" 2048 2>/dev/null &&
+        openssl rsa -in "$RES/sign-key.pem" -pubout -out "$RES/sign-pub.pem" 2>/dev/null ||
+        { setup_failed "build: openssl could not make a signing key"; return 1; }
+    cp "$P/01-extra-version.patch" "$RES/13-signed.patch"
+    build 13-signed -p "$RES/13-signed.patch" --sign "$RES/sign-key.pem"
     # An expectation that does not hold against the image: livepatch-build refuses to write
     # it (its loader check compares the image's bytes).  For the hypervisor's own refusal,
     # the same payload is 06's with the expected bytes changed after the build.

@@ -152,3 +152,22 @@ setup() { needs_boot; }
     livepatch-tool info "$f" | grep -E '^  xen_minor_version +old_size=10 new_size=5'
     livepatch-tool info --json "$f" | grep -q '"nop": true'
 }
+
+@test "a payload that adds a per-CPU variable is refused by livepatch-build, naming the variable" {
+    [ "$(cat "$RES/builds/12-new-percpu/rc")" = 1 ]
+    grep -F "lp_test_extra_reads" "$RES/builds/12-new-percpu/log" | grep -qi "per-CPU"
+    ! ls "$RES"/builds/12-new-percpu/out/*.livepatch 2>/dev/null
+}
+
+@test "a payload signed by livepatch-build --sign verifies with the key and is applied by the hypervisor" {
+    build_ok 13-signed
+    f=$RES/payloads/13-signed.livepatch
+    run livepatch-tool check --image "$(cat "$RES/image")" "$f" --verify-key "$RES/sign-pub.pem" --require-signature
+    [ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+    ok upload-signed
+    ok apply-signed
+    expect_value applied-signed extra -livepatched
+    ok revert-signed
+    expect_value reverted-signed extra .5
+    ok unload-signed
+}
