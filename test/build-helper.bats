@@ -5,6 +5,7 @@
 # dependency files, untouched times, and the #line fixing of `diff -U0 | awk`.
 
 load test_helper
+bats_require_minimum_version 1.5.0
 
 setup() {
     T="$BATS_TEST_TMPDIR"
