@@ -280,9 +280,25 @@ static int read_header(struct reader *r)
         r->obj->phdrs = calloc(phnum, sizeof(GElf_Phdr));
         if (!r->obj->phdrs)
             return oom(r->err);
-        for (i = 0; i < phnum; i++)
+        if (eh->e_phentsize != (eh->e_ident[EI_CLASS] == ELFCLASS64 ? sizeof(Elf64_Phdr)
+                                                                     : sizeof(Elf32_Phdr)))
+            return bad(r, "%s entry size %llu is wrong%.0llu", "program header",
+                       eh->e_phentsize, 0);
+        for (i = 0; i < phnum; i++) {
+            const GElf_Phdr *ph = &r->obj->phdrs[i];
             if (!gelf_getphdr(r->elf, i, &r->obj->phdrs[i]))
                 return bad(r, "%s %llu unreadable%.0llu", "program header", i, 0);
+            /* What is loaded from the file must be in the file: whatever maps an
+             * address to file bytes (check, apply) relies on it. */
+            if (ph->p_type == PT_LOAD &&
+                (ph->p_offset > r->len || ph->p_filesz > r->len - ph->p_offset))
+                return lp_error_set(r->err, LP_ERR_FORMAT,
+                                    "%s: program header %zu (PT_LOAD at 0x%llx): file bytes at "
+                                    "offset %llu, %llu bytes, run past the end of the file "
+                                    "(%zu bytes)", r->name, i, (unsigned long long)ph->p_vaddr,
+                                    (unsigned long long)ph->p_offset,
+                                    (unsigned long long)ph->p_filesz, r->len);
+        }
         r->obj->nr_phdrs = phnum;
     }
     return 0;
@@ -348,6 +364,74 @@ static int read_sections(struct reader *r)
     return 0;
 }
 
+/*
+ * Every link between sections, checked once before anything follows one: an sh_link
+ * out of range, a relocation section without a symbol table or a target section, and
+ * an sh_info that SHF_INFO_LINK says is a section index.  The dynamic relocations of
+ * a linked image (loaded, SHF_ALLOC) may have no symbol table or target (sh_link or
+ * sh_info 0); every other relocation section needs both.
+ */
+static int check_links(struct reader *r)
+{
+    struct lpe_object *obj = r->obj;
+    size_t i, n = obj->nr_sections;
+
+    for (i = 1; i < n; i++) {
+        const struct lpe_section *s = obj->sections[i];
+        bool rel = s->sh.sh_type == SHT_RELA || s->sh.sh_type == SHT_REL;
+        bool dynamic = rel && obj->ehdr.e_type != ET_REL && (s->sh.sh_flags & SHF_ALLOC);
+
+        if (s->sh.sh_link >= n)
+            return lp_error_set(r->err, LP_ERR_FORMAT,
+                                "%s: section %s: linked section (sh_link) %u is out of range "
+                                "(%zu sections)", r->name, s->name, s->sh.sh_link, n);
+        if ((rel || (s->sh.sh_flags & SHF_INFO_LINK)) && s->sh.sh_info >= n)
+            return lp_error_set(r->err, LP_ERR_FORMAT,
+                                "%s: section %s: target section (sh_info) %u is out of range "
+                                "(%zu sections)", r->name, s->name, s->sh.sh_info, n);
+        if (rel && !dynamic && !s->sh.sh_link)
+            return lp_error_set(r->err, LP_ERR_FORMAT,
+                                "%s: relocation section %s: no symbol table (sh_link 0)",
+                                r->name, s->name);
+        if (rel && !dynamic && !s->sh.sh_info)
+            return lp_error_set(r->err, LP_ERR_FORMAT,
+                                "%s: relocation section %s: no target section (sh_info 0)",
+                                r->name, s->name);
+        if ((s->sh.sh_type == SHT_SYMTAB || s->sh.sh_type == SHT_DYNSYM) && !s->sh.sh_link)
+            return lp_error_set(r->err, LP_ERR_FORMAT,
+                                "%s: symbol table %s: no string table (sh_link 0)", r->name,
+                                s->name);
+    }
+    return 0;
+}
+
+/*
+ * A function or object symbol lies inside its section: its value (an offset in an
+ * object, an address in a linked image) and its size end within the section's bytes.
+ * Whatever reads a symbol's bytes (the differ, the loader) relies on it.
+ */
+static int check_symbol_bounds(struct reader *r, const struct lpe_raw_symbol *y,
+                               const struct lpe_section *sec)
+{
+    uint64_t base = r->obj->ehdr.e_type == ET_REL ? 0 : sec->sh.sh_addr;
+    uint64_t v = y->sym.st_value, sz = y->sym.st_size;
+
+    if (y->type != STT_FUNC && y->type != STT_OBJECT)
+        return 0;
+    if (v < base || sz > sec->sh.sh_size || v - base > sec->sh.sh_size - sz) {
+        char where[64] = "";
+        if (r->obj->ehdr.e_type != ET_REL)
+            snprintf(where, sizeof(where), "at 0x%llx, ", (unsigned long long)base);
+        return lp_error_set(r->err, LP_ERR_FORMAT,
+                            "%s: symbol %s: %s at 0x%llx of %llu bytes runs past its section %s "
+                            "(%s%llu bytes)", r->name, y->name,
+                            y->type == STT_FUNC ? "function" : "object", (unsigned long long)v,
+                            (unsigned long long)sz, sec->name, where,
+                            (unsigned long long)sec->sh.sh_size);
+    }
+    return 0;
+}
+
 static int read_symbols(struct reader *r)
 {
     struct lpe_object *obj = r->obj;
@@ -405,6 +489,8 @@ static int read_symbols(struct reader *r)
                                     "(%zu sections)", r->name, i, raw.name, raw.sym.st_shndx,
                                     obj->nr_sections);
             sec = obj->sections[raw.sym.st_shndx];
+            if (check_symbol_bounds(r, &raw, sec))
+                return -1;
         }
         if (raw.type == STT_FILE)
             file = raw.name;
@@ -643,7 +729,7 @@ static int open_reader(struct reader *r, struct lpe_object **out)
         return -1;
     r->obj->file_size = r->len;
     r->nr_syms = r->obj->nr_symbols;
-    if (read_header(r) || read_sections(r) || read_symbols(r) || read_relas(r) ||
+    if (read_header(r) || read_sections(r) || check_links(r) || read_symbols(r) || read_relas(r) ||
         (!r->view && lpe_build_offset_index(r->obj, r->err))) {
         if (r->elf)
             elf_end(r->elf);

@@ -253,6 +253,107 @@ static int reread_funcs(struct lpl_stack *st, struct lpl_payload *p,
                           false, v);
 }
 
+static int file_offset(struct lpl_stack *st, uint64_t vaddr, uint64_t len, uint64_t *off,
+                       struct lpl_verdict *v);
+static void write_nops(unsigned char *b, size_t n);
+
+/* Where apply puts function f's trampoline (file offset, length) and its bytes. */
+static int trampoline(struct lpl_stack *st, const struct lpl_payload *p, const struct lpl_func *f,
+                      uint64_t *off, size_t *len, unsigned char *bytes, struct lpl_verdict *v)
+{
+    uint64_t skip = f->endbr ? LIVEPATCH_ENDBR_SIZE : 0;
+
+    if (file_offset(st, f->old_addr, f->old_size, off, v))
+        return -1;
+    *off += skip;
+    *len = f->new_sec ? LIVEPATCH_JMP_SIZE : f->new_size - skip;
+    if (*len > LIVEPATCH_OPAQUE_SIZE)
+        return lpl_fail(v, EINVAL, "%s: %s: a %zu-byte trampoline", p->name, f->name ? f->name : "?",
+                        *len);
+    if (bytes && f->new_sec) {
+        uint64_t to = p->addr[f->new_sec->index] + f->new_off;
+        int32_t rel = (int32_t)(to - (f->old_addr + skip + LIVEPATCH_JMP_SIZE));
+        bytes[0] = 0xe9;
+        memcpy(bytes + 1, &rel, 4);
+    } else if (bytes) {
+        write_nops(bytes, *len);
+    }
+    return 0;
+}
+
+/*
+ * One entry of the record against what its apply did: its file length and ELF header
+ * before the apply, where its segments start, and one undo per function entry, at the
+ * offset and of the length that apply patched, inside the file as it was then.
+ */
+static int check_entry(struct lpl_stack *st, size_t i, struct lpl_verdict *v)
+{
+    const struct entry *e = &st->e[i];
+    const struct lpl_payload *p = e->p;
+    uint64_t cong = congruence(st), prev = i ? st->e[i - 1].pre_len : sizeof(Elf64_Ehdr);
+    size_t j;
+
+    if (e->pre_len < prev + (i ? 1 : 0) || e->pre_len >= st->len ||
+        memcmp(e->pre_ehdr, ELFMAG, SELFMAG) || e->pre_ehdr[EI_CLASS] != ELFCLASS64)
+        return lpl_fail(v, EINVAL, "%s: %s: entry %zu (%s): the file before its apply (%llu "
+                        "bytes, ELF header) does not fit this %zu-byte image", st->path,
+                        RECORD_SECTION, i, p->name, (unsigned long long)e->pre_len, st->len);
+    if (e->text_base < cong || e->text_base - cong < e->pre_len)
+        return lpl_fail(v, EINVAL, "%s: %s: entry %zu (%s): segments at 0x%llx are not after "
+                        "the file it was applied to", st->path, RECORD_SECTION, i, p->name,
+                        (unsigned long long)e->text_base);
+    if (e->nr_undo != p->nr_funcs)
+        return lpl_fail(v, EINVAL, "%s: %s: entry %zu (%s): %zu undo records for %zu functions",
+                        st->path, RECORD_SECTION, i, p->name, e->nr_undo, p->nr_funcs);
+    for (j = 0; j < e->nr_undo; j++) {
+        const struct undo *u = &e->undo[j];
+        uint64_t off;
+        size_t len;
+
+        if (trampoline(st, p, &p->funcs[j], &off, &len, NULL, v))
+            return -1;
+        if (u->off != off || u->len != len || off + len > e->pre_len)
+            return lpl_fail(v, EINVAL, "%s: %s: entry %zu (%s): undo %zu (offset %llu, %u "
+                            "bytes) is not where %s was patched (offset %llu, %zu bytes)",
+                            st->path, RECORD_SECTION, i, p->name, j,
+                            (unsigned long long)u->off, u->len,
+                            p->funcs[j].name ? p->funcs[j].name : "its function",
+                            (unsigned long long)off, len);
+    }
+    return 0;
+}
+
+/* Every trampoline no later payload patched over holds what its apply wrote. */
+static int check_trampolines(struct lpl_stack *st, struct lpl_verdict *v)
+{
+    size_t i, j, k, m;
+
+    for (i = 0; i < st->n; i++)
+        for (j = 0; j < st->e[i].nr_undo; j++) {
+            const struct undo *u = &st->e[i].undo[j];
+            unsigned char want[LIVEPATCH_OPAQUE_SIZE];
+            uint64_t off;
+            size_t len;
+            bool over = false;
+
+            for (k = i + 1; k < st->n && !over; k++)
+                for (m = 0; m < st->e[k].nr_undo && !over; m++)
+                    over = st->e[k].undo[m].off < u->off + u->len &&
+                           u->off < st->e[k].undo[m].off + st->e[k].undo[m].len;
+            if (over)
+                continue;
+            if (trampoline(st, st->e[i].p, &st->e[i].p->funcs[j], &off, &len, want, v))
+                return -1;
+            if (memcmp(st->buf + off, want, len))
+                return lpl_fail(v, EINVAL, "%s: %s: %s's trampoline at offset %llu is not what "
+                                "%s wrote there: the image changed after the apply",
+                                st->path, RECORD_SECTION,
+                                st->e[i].p->funcs[j].name ? st->e[i].p->funcs[j].name : "?",
+                                (unsigned long long)off, st->e[i].p->name);
+        }
+    return 0;
+}
+
 static int load_record(struct lpl_stack *st, struct lpl_verdict *v)
 {
     const struct lpe_section *s = lpe_find_section(st->img->elf, RECORD_SECTION);
@@ -322,13 +423,13 @@ static int load_record(struct lpl_stack *st, struct lpl_verdict *v)
                     : lpl_fail(v, ENOMEM, "out of memory");
         st->n++;
         if (rc || lpl_place_at(e->p, e->text_base, e->reserve, v) ||
-            reread_funcs(st, e->p, loaded, st->n - 1, v)) {
+            reread_funcs(st, e->p, loaded, st->n - 1, v) || check_entry(st, st->n - 1, v)) {
             free(loaded);
             return -1;
         }
         free(loaded);
     }
-    return 0;
+    return check_trampolines(st, v);
 }
 
 int lpl_image_open(const char *path, struct lpl_stack **out, struct lpl_verdict *v)
@@ -440,25 +541,18 @@ static int write_trampolines(struct lpl_stack *st, struct entry *e, struct lpl_v
     if (!e->undo)
         return lpl_fail(v, ENOMEM, "out of memory");
     for (i = 0; i < p->nr_funcs; i++) {
-        const struct lpl_func *f = &p->funcs[i];
         struct undo *u = &e->undo[e->nr_undo];
-        uint64_t skip = f->endbr ? LIVEPATCH_ENDBR_SIZE : 0, off;
-        size_t len = f->new_sec ? LIVEPATCH_JMP_SIZE : f->new_size - skip;
+        unsigned char bytes[LIVEPATCH_OPAQUE_SIZE];
+        uint64_t off;
+        size_t len;
 
-        if (file_offset(st, f->old_addr, f->old_size, &off, v))
+        if (trampoline(st, p, &p->funcs[i], &off, &len, bytes, v))
             return -1;
-        u->off = off + skip;
+        u->off = off;
         u->len = (uint8_t)len;
         memcpy(u->bytes, st->buf + u->off, len);
         e->nr_undo++;
-        if (f->new_sec) {
-            uint64_t to = p->addr[f->new_sec->index] + f->new_off;
-            int32_t rel = (int32_t)(to - (f->old_addr + skip + LIVEPATCH_JMP_SIZE));
-            st->buf[u->off] = 0xe9;
-            memcpy(st->buf + u->off + 1, &rel, 4);
-        } else {
-            write_nops(st->buf + u->off, len);
-        }
+        memcpy(st->buf + u->off, bytes, len);
     }
     return 0;
 }
@@ -613,13 +707,19 @@ int lpl_image_revert(struct lpl_stack *st, struct lpl_verdict *v)
     if (!st->n)
         return lpl_fail(v, ENOENT, "%s: no payload is applied", st->path);
     e = &st->e[st->n - 1];
+    /* load_record checked every undo against the image; check again before writing. */
     if (e->pre_len > st->len)
         return lpl_fail(v, EINVAL, "%s: record is inconsistent with the file", st->path);
+    for (i = 0; i < e->nr_undo; i++)
+        if (e->undo[i].len > LIVEPATCH_OPAQUE_SIZE || e->undo[i].off > e->pre_len ||
+            e->undo[i].len > e->pre_len - e->undo[i].off)
+            return lpl_fail(v, EINVAL, "%s: %s: undo %zu (offset %llu, %u bytes) is outside the "
+                            "image", st->path, RECORD_SECTION, i,
+                            (unsigned long long)e->undo[i].off, e->undo[i].len);
     st->len = e->pre_len;
     memcpy(st->buf, e->pre_ehdr, sizeof(e->pre_ehdr));
     for (i = e->nr_undo; i-- > 0;)
-        if (e->undo[i].off + e->undo[i].len <= st->len)
-            memcpy(st->buf + e->undo[i].off, e->undo[i].bytes, e->undo[i].len);
+        memcpy(st->buf + e->undo[i].off, e->undo[i].bytes, e->undo[i].len);
     free_entry(e);
     st->n--;
     return reparse(st, v);

@@ -14,6 +14,12 @@ static uint64_t align_up(uint64_t v, uint64_t a)
     return a > 1 ? (v + a - 1) & ~(a - 1) : v;
 }
 
+/* A payload's memory is allocated page by page: no section can ask for more than a
+ * page's alignment, and no payload for more memory than this (checked before the
+ * loader allocates a copy of it). */
+#define LPL_MAX_ALIGN LPL_PAGE
+#define LPL_MAX_MEMORY (1ull << 30)
+
 uint64_t lpl_next_address(const struct lpi_image *img, struct lpl_payload *const *loaded,
                           size_t nr_loaded, uint64_t file_len)
 {
@@ -47,6 +53,9 @@ int lpl_place_at(struct lpl_payload *p, uint64_t base, uint64_t reserve, struct 
     size_t i;
     int pass;
 
+    if (reserve > LPL_MAX_MEMORY || base > UINT64_MAX - 4 * LPL_MAX_MEMORY)
+        return lpl_fail(v, EINVAL, "%s: payload base %#llx (%#llx bytes reserved) is out of range",
+                        p->name, (unsigned long long)base, (unsigned long long)reserve);
     free(p->addr);
     p->addr = calloc(o->nr_sections, sizeof(*p->addr));
     if (!p->addr)
@@ -64,8 +73,19 @@ int lpl_place_at(struct lpl_payload *p, uint64_t base, uint64_t reserve, struct 
             if (!(s->sh.sh_flags & SHF_ALLOC) ||
                 ((s->sh.sh_flags & SHF_WRITE) != 0) != (pass == 1))
                 continue;
+            if (s->sh.sh_addralign > LPL_MAX_ALIGN)
+                return lpl_fail(v, EINVAL,
+                                "%s: section %s: alignment %#llx is larger than a page (%#llx)",
+                                p->name, s->name, (unsigned long long)s->sh.sh_addralign,
+                                (unsigned long long)LPL_MAX_ALIGN);
             at = align_up(at, s->sh.sh_addralign ? s->sh.sh_addralign : 1);
             p->addr[i] = at;
+            if (s->size > LPL_MAX_MEMORY || at + s->size - base > LPL_MAX_MEMORY)
+                return lpl_fail(v, EINVAL,
+                                "%s: section %s: %#llx bytes take the payload past %llu MiB "
+                                "of memory",
+                                p->name, s->name, (unsigned long long)s->size,
+                                LPL_MAX_MEMORY >> 20);
             at += s->size;
         }
     }

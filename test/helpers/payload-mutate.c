@@ -8,6 +8,11 @@
  *   payload-mutate FILE symshndx NAME|#INDEX N   (st_shndx of the first symbol NAME)
  *   payload-mutate FILE flags SECTION wax      (any of w, a, x)
  *   payload-mutate FILE align SECTION N
+ *   payload-mutate FILE link SECTION N | info SECTION N   (sh_link, sh_info)
+ *   payload-mutate FILE symvalue NAME N | symsize NAME N  (of the first symbol NAME)
+ *   payload-mutate FILE phdr INDEX offset|filesz|memsz N  (a program header of an image)
+ *   payload-mutate FILE record count|pre_len|text_base|nr_undo|undo_off:J|undo_len:J N
+ *                                  (the last entry of an applied image's .livepatch.applied)
  *   payload-mutate FILE size SECTION N
  *   payload-mutate FILE shtype SECTION N
  *   payload-mutate FILE rename-section SECTION NEWNAME   (NEWNAME no longer than the old)
@@ -105,6 +110,49 @@ static void set_func(unsigned long i, const char *field, const char *value)
         die("unknown field", field);
 }
 
+/* The field of the last entry of the applied-payloads record (see lib/loader/image_file.c). */
+static void set_record(const char *field, const char *value)
+{
+    struct lpe_section *s = section(".livepatch.applied");
+    unsigned char *d = buf + s->sh.sh_offset, *at;
+    uint64_t v = strtoull(value, NULL, 0), count, i, n;
+    uint32_t namesz;
+
+    memcpy(&namesz, d, 4);
+    at = d + 12 + ((namesz + 3) & ~3u) + 8;
+    if (!strcmp(field, "count")) {
+        memcpy(at, &v, 8);
+        return;
+    }
+    memcpy(&count, at, 8);
+    at += 8;
+    for (i = 0; i < count; i++) {
+        unsigned char *entry = at;
+        memcpy(&n, at, 8);
+        at += 8 + n;
+        memcpy(&n, at, 8);
+        at += 8 + n;
+        if (i + 1 < count) {
+            memcpy(&n, at + 8 + 64 + 16, 8);
+            at += 8 + 64 + 16 + 8 + n * (8 + 1 + LIVEPATCH_OPAQUE_SIZE);
+            continue;
+        }
+        (void)entry;
+        if (!strcmp(field, "pre_len"))
+            memcpy(at, &v, 8);
+        else if (!strcmp(field, "text_base"))
+            memcpy(at + 8 + 64, &v, 8);
+        else if (!strcmp(field, "nr_undo"))
+            memcpy(at + 8 + 64 + 16, &v, 8);
+        else if (!strncmp(field, "undo_off:", 9))
+            memcpy(at + 8 + 64 + 24 + atoi(field + 9) * (9 + LIVEPATCH_OPAQUE_SIZE), &v, 8);
+        else if (!strncmp(field, "undo_len:", 9))
+            at[8 + 64 + 24 + atoi(field + 9) * (9 + LIVEPATCH_OPAQUE_SIZE) + 8] = (unsigned char)v;
+        else
+            die("unknown record field", field);
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct lp_error err = { 0 };
@@ -144,7 +192,35 @@ int main(int argc, char **argv)
                         (strchr(argv[4], 'x') ? SHF_EXECINSTR : 0);
     } else if (argc >= 5 && !strcmp(op, "align"))
         shdr(section(argv[3])->index)->sh_addralign = strtoull(argv[4], NULL, 0);
-    else if (argc >= 5 && !strcmp(op, "size"))
+    else if (argc >= 5 && !strcmp(op, "link"))
+        shdr(section(argv[3])->index)->sh_link = (Elf64_Word)strtoul(argv[4], NULL, 0);
+    else if (argc >= 5 && !strcmp(op, "info"))
+        shdr(section(argv[3])->index)->sh_info = (Elf64_Word)strtoul(argv[4], NULL, 0);
+    else if (argc >= 5 && (!strcmp(op, "symvalue") || !strcmp(op, "symsize"))) {
+        struct lpe_symbol *y = lpe_find_symbol(obj, argv[3]);
+        Elf64_Sym *es;
+        if (!y)
+            die("no such symbol", argv[3]);
+        es = (Elf64_Sym *)(buf + obj->symtab->sh.sh_offset) + y->index;
+        if (op[3] == 'v')
+            es->st_value = strtoull(argv[4], NULL, 0);
+        else
+            es->st_size = strtoull(argv[4], NULL, 0);
+    } else if (argc >= 6 && !strcmp(op, "phdr")) {
+        unsigned long i = strtoul(argv[3], NULL, 0);
+        Elf64_Phdr *ph = (Elf64_Phdr *)(buf + ehdr()->e_phoff) + i;
+        unsigned long long v = strtoull(argv[5], NULL, 0);
+        if (i >= ehdr()->e_phnum)
+            die("no such program header", argv[3]);
+        if (!strcmp(argv[4], "offset"))
+            ph->p_offset = v;
+        else if (!strcmp(argv[4], "filesz"))
+            ph->p_filesz = v;
+        else if (!strcmp(argv[4], "memsz"))
+            ph->p_memsz = v;
+        else
+            die("unknown program header field", argv[4]);
+    } else if (argc >= 5 && !strcmp(op, "size"))
         shdr(section(argv[3])->index)->sh_size = strtoull(argv[4], NULL, 0);
     else if (argc >= 5 && !strcmp(op, "shtype"))
         shdr(section(argv[3])->index)->sh_type = (Elf64_Word)strtoul(argv[4], NULL, 0);
@@ -174,7 +250,9 @@ int main(int argc, char **argv)
         if (strlen(argv[4]) > strlen(name))
             die("new name is longer", argv[4]);
         strcpy(name, argv[4]);
-    } else if (argc >= 6 && !strcmp(op, "func"))
+    } else if (argc >= 5 && !strcmp(op, "record"))
+        set_record(argv[3], argv[4]);
+    else if (argc >= 6 && !strcmp(op, "func"))
         set_func(strtoul(argv[3], NULL, 0), argv[4], argv[5]);
     else
         die("unknown operation or missing arguments", op);
