@@ -60,14 +60,49 @@ static void usage(FILE *f)
  * Diff one pair and report it on stderr; returns the exit status of a run on that pair
  * alone.  img is opened by the first pair that needs it and kept for the next.
  */
+/*
+ * An output that is an input (the same path, or the same file through a link) would be
+ * overwritten on success and removed on failure: refused before any work, touching
+ * nothing.  Returns the message's status (1) or 0.
+ */
+static int refuse_overlap(const char *orig, const char *patched, const char *image,
+                          const char *out, const char *json)
+{
+    const char *const ins[] = { orig, patched, image };
+    const char *const kind[] = { "the original object", "the patched object", "the image" };
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        if (lp_same_file(out, ins[i])) {
+            fprintf(stderr, "create-diff-object: %s: the output is %s (%s): an input is never "
+                    "overwritten (choose another OUT.o)\n", out, kind[i], ins[i]);
+            return 1;
+        }
+        if (json && lp_same_file(json, ins[i])) {
+            fprintf(stderr, "create-diff-object: --json %s: is %s (%s): an input is never "
+                    "overwritten\n", json, kind[i], ins[i]);
+            return 1;
+        }
+    }
+    if (json && lp_same_file(json, out)) {
+        fprintf(stderr, "create-diff-object: --json %s: is the output object %s: give them "
+                "different files\n", json, out);
+        return 1;
+    }
+    return 0;
+}
+
 static int diff_pair(const char *orig, const char *patched, struct lpd_image *img,
-                     const char *out, const char *json, const struct lpd_options *opts)
+                     const char *image, const char *out, const char *json,
+                     const struct lpd_options *opts)
 {
     struct lpd_result res;
     struct lp_error err = { 0 };
     enum lpd_status st;
     size_t i;
 
+    if (refuse_overlap(orig, patched, image, out, json))
+        return LPD_ERROR;
     st = lpd_diff_shared(orig, patched, img, out, opts, &res, &err);
     /* Warnings (an allowed layout change, layouts not checkable) always reach stderr;
      * with -d the log has already shown them. */
@@ -171,6 +206,14 @@ static int run_pairs(const char *list, const char *image, const struct lpd_optio
             fflush(stdout);
             continue;
         }
+        if (n == 4 && (lp_same_file(f[3], f[0]) || lp_same_file(f[3], f[1]) ||
+                       lp_same_file(f[3], image) || lp_same_file(f[3], f[2]))) {
+            fprintf(stderr, "create-diff-object: %s:%zu: log %s is an input or the output: an "
+                            "input is never overwritten\n", list, lineno, f[3]);
+            printf("1\t%s\n", f[2]);
+            fflush(stdout);
+            continue;
+        }
         if (n == 4) {
             fd = open(f[3], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
             if (fd < 0) {
@@ -183,7 +226,7 @@ static int run_pairs(const char *list, const char *image, const struct lpd_optio
             dup2(fd, 2);
             close(fd);
         }
-        st = diff_pair(f[0], f[1], img, f[2], NULL, opts);
+        st = diff_pair(f[0], f[1], img, image, f[2], NULL, opts);
         if (n == 4) {
             fflush(stderr);
             dup2(saved, 2);
@@ -265,7 +308,8 @@ int main(int argc, char **argv)
         free(allow);
         return 1;
     }
-    st = diff_pair(argv[optind], argv[optind + 1], img, argv[optind + 3], json, &opts);
+    st = diff_pair(argv[optind], argv[optind + 1], img, argv[optind + 2], argv[optind + 3],
+                   json, &opts);
     lpd_image_free(img);
     free(allow);
     return st;

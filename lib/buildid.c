@@ -85,6 +85,41 @@ static int elf_buildid(const unsigned char *b, size_t n, const char *name, struc
     shnum = rd16(b + (is64 ? 0x3c : 0x30));
 
     /*
+     * A truncated file (an image copied or downloaded part way) still holds its first
+     * notes: refuse it rather than print the id of a file that is not all there.  Its
+     * tables, the sections' bytes and the loaded segments' bytes must all be in it.
+     */
+    if ((shoff || shnum) && !in_bounds(shoff, (uint64_t)shnum * shentsize, n))
+        return lp_error_set(err, LP_ERR_FORMAT, "%s: truncated: section table (offset %llu, %u "
+                            "entries) runs past the end of the %zu-byte file", name,
+                            (unsigned long long)shoff, shnum, n);
+    if ((phoff || phnum) && !in_bounds(phoff, (uint64_t)phnum * phentsize, n))
+        return lp_error_set(err, LP_ERR_FORMAT, "%s: truncated: program header table (offset "
+                            "%llu, %u entries) runs past the end of the %zu-byte file", name,
+                            (unsigned long long)phoff, phnum, n);
+    for (i = 0; shoff && shentsize >= (is64 ? 64u : 40u) && i < shnum; i++) {
+        const unsigned char *sh = b + shoff + (uint64_t)i * shentsize;
+        uint32_t type = rd32(sh + 4);
+        uint64_t off = is64 ? rd64(sh + 0x18) : rd32(sh + 0x10);
+        uint64_t size = is64 ? rd64(sh + 0x20) : rd32(sh + 0x14);
+
+        if (type != 0 && type != 8 /* SHT_NOBITS */ && !in_bounds(off, size, n))
+            return lp_error_set(err, LP_ERR_FORMAT, "%s: truncated: section %u (offset %llu, "
+                                "%llu bytes) runs past the end of the %zu-byte file", name, i,
+                                (unsigned long long)off, (unsigned long long)size, n);
+    }
+    for (i = 0; phoff && phentsize >= (is64 ? 56u : 32u) && i < phnum; i++) {
+        const unsigned char *ph = b + phoff + (uint64_t)i * phentsize;
+        uint64_t off = is64 ? rd64(ph + 8) : rd32(ph + 4);
+        uint64_t size = is64 ? rd64(ph + 0x20) : rd32(ph + 0x10);
+
+        if (rd32(ph) == 1 /* PT_LOAD */ && !in_bounds(off, size, n))
+            return lp_error_set(err, LP_ERR_FORMAT, "%s: truncated: loadable segment %u (offset "
+                                "%llu, %llu bytes) runs past the end of the %zu-byte file", name,
+                                i, (unsigned long long)off, (unsigned long long)size, n);
+    }
+
+    /*
      * Sections first: a payload (ET_REL) has no segments.  A payload also carries
      * the ids it depends on as notes of the same type, so its own id is the one in
      * .note.gnu.build-id, and .livepatch.* sections are never taken for it.

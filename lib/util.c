@@ -9,6 +9,16 @@
 
 #include "livepatch/util.h"
 
+bool lp_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+
+    if (!strcmp(a, b))
+        return true;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 int lp_read_file(const char *path, unsigned char **buf, size_t *len, struct lp_error *err)
 {
     struct stat st;

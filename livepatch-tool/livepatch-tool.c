@@ -476,12 +476,7 @@ struct signopts {
 /* The same file: the same path, or (through links) the same inode. */
 static bool same_file(const char *a, const char *b)
 {
-    struct stat sa, sb;
-
-    if (!strcmp(a, b))
-        return true;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
+    return lp_same_file(a, b);
 }
 
 static int sign_usage(const char *msg)
@@ -814,6 +809,27 @@ done:
 static int run(const char *cmd, const char *image, const char *out, char **files, int nfiles,
                bool skip_hooks, bool json, const struct sigopts *so, const struct signopts *sg)
 {
+    static const char *const commands[] = { "check", "info", "apply", "replace", "revert",
+                                            "list", "sign" };
+    size_t c;
+    int i;
+
+    for (c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+        if (!strcmp(cmd, commands[c]))
+            break;
+    if (c == sizeof(commands) / sizeof(commands[0])) {
+        fprintf(stderr, "livepatch-tool: unknown command '%s' (commands: check, info, apply, "
+                "replace, revert, list, sign; see --help)\n", cmd);
+        return EXIT_USAGE;
+    }
+    /* The new image never replaces a payload it is made from (IMAGE itself may be -o:
+     * it is replaced atomically, and only once everything succeeded). */
+    for (i = 0; out && i < nfiles && strcmp(cmd, "sign"); i++)
+        if (same_file(out, files[i])) {
+            fprintf(stderr, "livepatch-tool: %s: output %s is the payload %s: an input is never "
+                    "overwritten (choose another output)\n", cmd, out, files[i]);
+            return EXIT_USAGE;
+        }
     if (!strcmp(cmd, "sign")) {
         if (nfiles != 1 || image)
             goto bad;

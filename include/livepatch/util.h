@@ -5,6 +5,7 @@
 #ifndef LIVEPATCH_UTIL_H
 #define LIVEPATCH_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -30,6 +31,13 @@ void lp_abort_file(int fd, const char *tmp);
 /* Write buf to path atomically (temporary file + rename). */
 int lp_write_file(const char *path, const void *buf, size_t len, mode_t mode,
                   struct lp_error *err);
+
+/*
+ * Whether a and b name the same file: the same path, or (through links, "./", hard
+ * links) the same device and inode.  A tool checks every output against every input
+ * with it before doing any work, so no input is ever overwritten or removed.
+ */
+bool lp_same_file(const char *a, const char *b);
 
 /* Write s to f as a JSON string literal (quotes, escapes; NULL is ""). */
 void lp_json_str(FILE *f, const char *s);

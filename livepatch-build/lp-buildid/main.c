@@ -79,6 +79,11 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    if (note && !hexid && lp_same_file(note, argv[optind])) {
+        fprintf(stderr, "lp-buildid: --note %s: is the input FILE %s: an input is never "
+                "overwritten (choose another OUT)\n", note, argv[optind]);
+        return 2;
+    }
     if (hexid) {
         long n = lp_unhex(hexid, bid.id, sizeof(bid.id));
 
