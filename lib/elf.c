@@ -583,8 +583,8 @@ static int read_relas(struct reader *r)
             if (!gelf_getrela(d, (int)j, &ra))
                 return lp_error_set(r->err, LP_ERR_FORMAT, "%s: %s: entry %zu unreadable",
                                     r->name, s->name, j);
-            symi = obj->ehdr.e_ident[EI_CLASS] == ELFCLASS64 ? GELF_R_SYM(ra.r_info)
-                                                             : ELF32_R_SYM(ra.r_info);
+            /* gelf_getrela gives ELF32 entries in the 64-bit encoding too. */
+            symi = GELF_R_SYM(ra.r_info);
             if (symi == 0 || symi >= r->nr_syms)
                 return lp_error_set(r->err, LP_ERR_FORMAT,
                                     "%s: %s: entry %zu refers to symbol %zu, which does not "
@@ -592,8 +592,7 @@ static int read_relas(struct reader *r)
                                     r->nr_syms);
             if (!r->view) {
                 s->relas[j].offset = ra.r_offset;
-                s->relas[j].type = obj->ehdr.e_ident[EI_CLASS] == ELFCLASS64
-                                       ? GELF_R_TYPE(ra.r_info) : ELF32_R_TYPE(ra.r_info);
+                s->relas[j].type = GELF_R_TYPE(ra.r_info);
                 s->relas[j].addend = ra.r_addend;
                 s->relas[j].sym = obj->symbols[symi];
             }

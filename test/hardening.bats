@@ -237,3 +237,46 @@ refused() {
     run lp-buildid "$IMG"
     assert_success
 }
+
+# --- mismatched builds --------------------------------------------------------------------
+
+@test "mismatched builds: objects built with different flags are a tool error naming the difference" {
+    diff_case basic
+    cp "$LP_ROOT/test/data/diff/basic/patched.c" common/basic.c
+    for f in -O1 -fcf-protection=full -mindirect-branch=thunk -fPIE; do
+        cc_hv other.o common/basic.c common/basic.c -I"$LP_ROOT/include" "$f"
+        run create-diff-object orig.o other.o image out.o
+        refused 1 "orig.o and other.o were built with different flags (DW_AT_producer)"
+        assert_output --partial "only other.o has \"$f"
+        [ ! -e out.o ]
+    done
+    cc_hv other.o common/basic.c common/basic.c -I"$LP_ROOT/include" -g0
+    run create-diff-object orig.o other.o image out.o
+    refused 1 "only orig.o has DWARF"
+    # Without DWARF, the GNU property note still tells -fcf-protection apart.
+    printf 'int f(int x) { return x + 1; }\n' > s.c
+    gcc -O2 -g0 -ffunction-sections -fcf-protection=none -c s.c -o a.o
+    gcc -O2 -g0 -ffunction-sections -fcf-protection=full -c s.c -o b.o
+    run create-diff-object a.o b.o image out.o
+    refused 1 "x86 features in .note.gnu.property are none and IBT+SHSTK (-fcf-protection)"
+}
+
+@test "mismatched builds: an x32, i386 or AArch64 object is a tool error (exit 1)" {
+    diff_case basic
+    printf 'int f(int x) { return x + 1; }\nint g(int x) { return x * 3; }\n' > s.c
+    if gcc -mx32 -O2 -ffunction-sections -c s.c -o x32.o 2>/dev/null; then
+        run create-diff-object x32.o x32.o image out.o
+        refused 1 "x32.o: a 32-bit ELF object (ELFCLASS32, machine 62: the x32 ABI)"
+        refute_output --partial "symbol 33554432"
+    fi
+    if gcc -m32 -O2 -ffunction-sections -c s.c -o m32.o 2>/dev/null; then
+        run create-diff-object orig.o m32.o image out.o
+        refused 1 "m32.o: a 32-bit ELF object (ELFCLASS32, machine 3: i386)"
+    fi
+    cp orig.o arm-o.o
+    cp patched.o arm-p.o
+    printf '\xb7\x00' | dd of=arm-o.o bs=1 seek=18 conv=notrunc status=none
+    printf '\xb7\x00' | dd of=arm-p.o bs=1 seek=18 conv=notrunc status=none
+    run create-diff-object arm-o.o arm-p.o image out.o
+    refused 1 "machine 183 is not supported (x86-64 only)"
+}

@@ -42,9 +42,168 @@ static bool split_sections(const struct lpe_object *o)
     return funcs == 0;
 }
 
+/*
+ * The compiler's record of the options an object was built with (DW_AT_producer:
+ * "GNU C17 12.2.0 -mno-red-zone -O2 -g ..."), found raw in .debug_str (GCC puts it
+ * there), or NULL without DWARF.  Cheaper than reading the DWARF: every pair pays it.
+ */
+static const char *dwarf_producer(const struct lpe_object *o)
+{
+    const struct lpe_section *s = lpe_find_section(o, ".debug_str");
+    size_t off = 0;
+
+    if (!s || !s->data)
+        return NULL;
+    while (off < s->size) {
+        const char *str = (const char *)s->data + off;
+        size_t n = strnlen(str, s->size - off);
+        if (n == s->size - off)
+            break;
+        if ((!strncmp(str, "GNU C", 5) || !strncmp(str, "GNU Assembler", 13)) &&
+            strstr(str, " -"))
+            return str;
+        off += n + 1;
+    }
+    return NULL;
+}
+
+/* The words of a that b does not have, space-separated, into out. */
+static void only_in(const char *a, const char *b, char *out, size_t size)
+{
+    const char *w = a;
+    size_t used = 0;
+
+    out[0] = '\0';
+    while (*w) {
+        size_t n = strcspn(w, " ");
+        const char *x = b;
+        bool found = false;
+
+        while (n && *x && !found) {
+            size_t m = strcspn(x, " ");
+            found = m == n && !strncmp(x, w, n);
+            x += m + (x[m] == ' ');
+        }
+        if (n && !found && used + n + 2 < size) {
+            used += (size_t)snprintf(out + used, size - used, "%s%.*s", used ? " " : "", (int)n, w);
+        }
+        w += n + (w[n] == ' ');
+    }
+}
+
+/* The x86 feature bits of a .note.gnu.property (GNU_PROPERTY_X86_FEATURE_1_AND), as text. */
+static void x86_features(const struct lpe_object *o, char *out, size_t size)
+{
+    const struct lpe_section *s = lpe_find_section(o, ".note.gnu.property");
+    size_t off = 0;
+
+    snprintf(out, size, "none");
+    if (!s || !s->data)
+        return;
+    while (off + 16 <= s->size) {
+        uint32_t namesz, descsz, type, d;
+        size_t desc, end, q;
+
+        memcpy(&namesz, s->data + off, 4);
+        memcpy(&descsz, s->data + off + 4, 4);
+        memcpy(&type, s->data + off + 8, 4);
+        desc = (off + 12 + (size_t)namesz + 7) & ~(size_t)7;
+        end = (desc + (size_t)descsz + 7) & ~(size_t)7;
+        if (namesz > s->size || descsz > s->size || end > s->size)
+            return;
+        for (q = desc; type == 5 /* NT_GNU_PROPERTY_TYPE_0 */ && q + 8 <= desc + descsz;) {
+            uint32_t pt, ps;
+            memcpy(&pt, s->data + q, 4);
+            memcpy(&ps, s->data + q + 4, 4);
+            if (ps > descsz || q + 8 + ps > desc + descsz)
+                break;
+            if (pt == 0xc0000002u && ps >= 4) { /* GNU_PROPERTY_X86_FEATURE_1_AND */
+                memcpy(&d, s->data + q + 8, 4);
+                snprintf(out, size, "%s%s%s", d & 1 ? "IBT" : "", (d & 3) == 3 ? "+" : "",
+                         d & 2 ? "SHSTK" : (d & 1 ? "" : "none"));
+            }
+            q += 8 + ((ps + 7u) & ~7u);
+        }
+        off = end;
+    }
+}
+
+/*
+ * Objects built with different options do not compare: a different -O, -fPIE, code
+ * model or thunk choice changes code that the patch did not touch.  What GCC records
+ * of the options (DW_AT_producer), whether there is DWARF at all (-g), and the GNU
+ * property note (-fcf-protection) must be the same in both.
+ */
+static int check_flags(struct diff *d)
+{
+    const struct lpe_object *o = d->orig, *p = d->patched;
+    const char *po = dwarf_producer(o), *pp = dwarf_producer(p);
+    bool go = lpe_find_section(o, ".debug_info") != NULL;
+    bool gp = lpe_find_section(p, ".debug_info") != NULL;
+    char a[512], b[512];
+
+    if (go != gp)
+        return lp_error_set(d->err, LP_ERR_FORMAT,
+                            "%s and %s were built with different flags: only %s has DWARF "
+                            "(.debug_info; the other was built without -g, or with -g0)",
+                            o->path, p->path, go ? o->path : p->path);
+    if (po && pp && strcmp(po, pp)) {
+        only_in(po, pp, a, sizeof(a));
+        only_in(pp, po, b, sizeof(b));
+        return lp_error_set(d->err, LP_ERR_FORMAT,
+                            "%s and %s were built with different flags (DW_AT_producer): only %s "
+                            "has \"%s\", only %s has \"%s\": build both with the options of "
+                            "the running image", o->path, p->path, o->path, a, p->path, b);
+    }
+    x86_features(o, a, sizeof(a));
+    x86_features(p, b, sizeof(b));
+    if (strcmp(a, b))
+        return lp_error_set(d->err, LP_ERR_FORMAT,
+                            "%s and %s were built with different flags: x86 features in "
+                            ".note.gnu.property are %s and %s (-fcf-protection)", o->path,
+                            p->path, a, b);
+    return 0;
+}
+
+/*
+ * Only 64-bit x86-64 objects: one of another class or machine (x32, i386, AArch64) is
+ * refused from its ELF header, before the ELF model reads relocation and symbol
+ * encodings it was not built with.  An unreadable or short file is left to lpe_open.
+ */
+static int check_class(const char *path, struct lp_error *err)
+{
+    unsigned char h[EI_NIDENT + 4];
+    uint16_t machine;
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(h, 1, sizeof(h), f) : 0;
+
+    if (f)
+        fclose(f);
+    if (n < sizeof(h) || memcmp(h, ELFMAG, SELFMAG) || h[EI_DATA] != ELFDATA2LSB)
+        return 0;
+    machine = (uint16_t)(h[EI_NIDENT + 2] | h[EI_NIDENT + 3] << 8);
+    if (h[EI_CLASS] != ELFCLASS64)
+        return lp_error_set(err, LP_ERR_FORMAT,
+                            "%s: a 32-bit ELF object (ELFCLASS32, machine %u%s): only 64-bit "
+                            "x86-64 objects can be diffed", path, machine,
+                            machine == EM_X86_64 ? ": the x32 ABI" : machine == EM_386
+                                                                     ? ": i386" : "");
+    return 0;
+}
+
 static int check_pair(struct diff *d)
 {
     const struct lpe_object *o = d->orig, *p = d->patched;
+    const struct lpe_object *c = o->ehdr.e_ident[EI_CLASS] != ELFCLASS64 ? o : p;
+
+    /* Before anything reads a symbol or relocation: an ELF32 object (x32, i386) has
+     * other relocation and symbol encodings. */
+    if (c->ehdr.e_ident[EI_CLASS] != ELFCLASS64)
+        return lp_error_set(d->err, LP_ERR_FORMAT,
+                            "%s: a 32-bit ELF object (ELFCLASS32, machine %u%s): only 64-bit "
+                            "x86-64 objects can be diffed", c->path, c->ehdr.e_machine,
+                            c->ehdr.e_machine == EM_X86_64 ? ", the x32 ABI"
+                            : c->ehdr.e_machine == EM_386 ? ", i386" : "");
 
     if (o->ehdr.e_type != ET_REL || p->ehdr.e_type != ET_REL)
         return lp_error_set(d->err, LP_ERR_FORMAT, "%s: not a relocatable object (ELF type %u)",
@@ -56,7 +215,7 @@ static int check_pair(struct diff *d)
                             "%s and %s are built for different architectures (machine %u and %u)",
                             o->path, p->path, o->ehdr.e_machine, p->ehdr.e_machine);
     if (p->ehdr.e_machine != EM_X86_64)
-        return lp_error_set(d->err, LP_ERR_UNSUPPORTED,
+        return lp_error_set(d->err, LP_ERR_FORMAT,
                             "%s: machine %u is not supported (x86-64 only)", p->path,
                             p->ehdr.e_machine);
     if (d->image->elf->ehdr.e_machine != p->ehdr.e_machine)
@@ -67,6 +226,8 @@ static int check_pair(struct diff *d)
                             "%s and %s were built by different compilers (\"%s\" and \"%s\"): "
                             "build both with the compiler of the running image", o->path,
                             p->path, producer(o), producer(p));
+    if (check_flags(d))
+        return -1;
     if (split_sections(o) != split_sections(p))
         return lp_error_set(d->err, LP_ERR_FORMAT,
                             "%s and %s were built with different flags: only one uses "
@@ -212,7 +373,8 @@ enum lpd_status lpd_diff_shared(const char *orig, const char *patched, struct lp
     size_t i;
 
     memset(res, 0, sizeof(*res));
-    if (lpe_open(orig, &d.orig, err) || lpe_open(patched, &d.patched, err) ||
+    if (check_class(orig, err) || check_class(patched, err) ||
+        lpe_open(orig, &d.orig, err) || lpe_open(patched, &d.patched, err) ||
         get_image(&d) || check_pair(&d))
         goto done;
     d.out = lpe_new_object(d.patched, err);
