@@ -280,3 +280,19 @@ refused() {
     run create-diff-object arm-o.o arm-p.o image out.o
     refused 1 "machine 183 is not supported (x86-64 only)"
 }
+
+@test "fuzz finding: a section table at an odd offset is read without a misaligned access" {
+    # Fails under the sanitizer build without the fix (UBSan: misaligned Elf64_Shdr).
+    cp "$P/fix01.livepatch" odd.livepatch
+    shoff=$(readelf -hW odd.livepatch | awk '/Start of section headers/ {print $5}')
+    shnum=$(readelf -hW odd.livepatch | awk '/Number of section headers/ {print $5}')
+    size=$(stat -c %s odd.livepatch)
+    printf '\0' >> odd.livepatch
+    dd if=odd.livepatch of=table bs=1 skip="$shoff" count=$((shnum * 64)) status=none
+    cat table >> odd.livepatch
+    payload-mutate odd.livepatch shoff $((size + 1))
+    run livepatch-tool check --image "$IMG" odd.livepatch
+    assert_success
+    refute_output --partial "runtime error"
+    assert_output --partial "odd.livepatch: ok"
+}

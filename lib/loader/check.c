@@ -187,12 +187,13 @@ static int early_name(const struct raw *r, struct lpl_payload *p, struct lpl_ver
 
     for (i = 1; i < r->shnum; i++) {
         const Elf64_Shdr *s = &r->sh[i];
-        const char *d = (const char *)r->b + s->sh_offset;
+        const char *d;
         size_t off = 0;
 
         if (strcmp(raw_name(r, i, nb, sizeof(nb)), LIVEPATCH_SEC_MODINFO) ||
             s->sh_type == SHT_NOBITS || !raw_inside(r, s))
             continue;
+        d = (const char *)r->b + s->sh_offset;
         while (off < s->sh_size) {
             size_t n = strnlen(d + off, s->sh_size - off);
             if (n > 5 && !memcmp(d + off, "name=", 5) && off + n < s->sh_size) {
@@ -271,10 +272,12 @@ static int check_raw(const struct raw *r, struct lpl_payload *p, struct lpl_verd
     }
     n = symtab->sh_size / sizeof(Elf64_Sym);
     for (i = 1; i < n; i++) {
-        const Elf64_Sym *y = (const Elf64_Sym *)(r->b + symtab->sh_offset) + i;
+        Elf64_Sym ys;
+        const Elf64_Sym *y = &ys;
         const Elf64_Shdr *st = &r->sh[symtab->sh_link];
         const char *yn = "";
 
+        memcpy(&ys, r->b + symtab->sh_offset + i * sizeof(ys), sizeof(ys));
         if (st->sh_type == SHT_STRTAB && raw_inside(r, st) && y->st_name < st->sh_size &&
             memchr(r->b + st->sh_offset + y->st_name, '\0', st->sh_size - y->st_name))
             yn = (const char *)r->b + st->sh_offset + y->st_name;
@@ -304,8 +307,9 @@ static int check_raw(const struct raw *r, struct lpl_payload *p, struct lpl_verd
         if (s->sh_entsize != sizeof(Elf64_Rela))
             continue;
         for (j = 0; j < s->sh_size / sizeof(Elf64_Rela); j++) {
-            const Elf64_Rela *ra = (const Elf64_Rela *)(r->b + s->sh_offset) + j;
-            if (ELF64_R_SYM(ra->r_info) == STN_UNDEF)
+            Elf64_Rela ra;
+            memcpy(&ra, r->b + s->sh_offset + j * sizeof(ra), sizeof(ra));
+            if (ELF64_R_SYM(ra.r_info) == STN_UNDEF)
                 return lpl_fail(v, EOPNOTSUPP, "%s: section %s: relocation %zu refers to "
                                 "symbol 0", p->name, raw_name(r, i, nb, sizeof(nb)), j);
         }
@@ -976,6 +980,7 @@ static int check_payload(const void *buf, size_t len, const char *file,
     const Elf64_Ehdr *eh = buf;
     struct lpl_payload *p;
     struct lp_error e = { 0 };
+    Elf64_Shdr *shdrs = NULL;
     struct raw r;
 
     memset(v, 0, sizeof(*v));
@@ -989,10 +994,19 @@ static int check_payload(const void *buf, size_t len, const char *file,
         goto fail;
     r.b = buf;
     r.len = len;
-    r.sh = (const Elf64_Shdr *)((const unsigned char *)buf + eh->e_shoff);
     r.shnum = eh->e_shnum;
+    /* A copy: e_shoff need not be aligned, and the hypervisor does not ask it to be. */
+    shdrs = malloc(r.shnum * sizeof(*shdrs) + 1);
+    if (!shdrs) {
+        lpl_fail(v, ENOMEM, "out of memory");
+        goto fail;
+    }
+    memcpy(shdrs, (const unsigned char *)buf + eh->e_shoff, r.shnum * sizeof(*shdrs));
+    r.sh = shdrs;
     if (early_name(&r, p, v) || check_raw(&r, p, v))
         goto fail;
+    free(shdrs);
+    shdrs = NULL;
     if (lpe_open_memory(buf, len, p->name, &p->elf, &e)) {
         lpl_fail(v, EINVAL, "%s", e.msg);
         goto fail;
@@ -1012,6 +1026,7 @@ static int check_payload(const void *buf, size_t len, const char *file,
     *out = p;
     return 0;
 fail:
+    free(shdrs);
     if (structural)
         *out = p;
     else

@@ -354,6 +354,14 @@ static int check_trampolines(struct lpl_stack *st, struct lpl_verdict *v)
     return 0;
 }
 
+/* An entry that failed before it joined the stack: freed here (close frees the stack's). */
+static int entry_fail(struct entry *e, int rc)
+{
+    free_entry(e);
+    memset(e, 0, sizeof(*e));
+    return rc;
+}
+
 static int load_record(struct lpl_stack *st, struct lpl_verdict *v)
 {
     const struct lpe_section *s = lpe_find_section(st->img->elf, RECORD_SECTION);
@@ -393,7 +401,8 @@ static int load_record(struct lpl_stack *st, struct lpl_verdict *v)
         e->raw_len = take64(&r);
         p = take(&r, e->raw_len);
         if (r.bad || !e->file_name || !(e->raw = malloc(e->raw_len ? e->raw_len : 1)))
-            return lpl_fail(v, EINVAL, "%s: %s: corrupt", st->path, RECORD_SECTION);
+            return entry_fail(e, lpl_fail(v, EINVAL, "%s: %s: corrupt", st->path,
+                                          RECORD_SECTION));
         memcpy(e->raw, p, e->raw_len);
         e->pre_len = take64(&r);
         p = take(&r, sizeof(e->pre_ehdr));
@@ -403,10 +412,11 @@ static int load_record(struct lpl_stack *st, struct lpl_verdict *v)
         e->reserve = take64(&r);
         e->nr_undo = take64(&r);
         if (r.bad || e->nr_undo > 100000)
-            return lpl_fail(v, EINVAL, "%s: %s: corrupt", st->path, RECORD_SECTION);
+            return entry_fail(e, lpl_fail(v, EINVAL, "%s: %s: corrupt", st->path,
+                                          RECORD_SECTION));
         e->undo = calloc(e->nr_undo + 1, sizeof(*e->undo));
         if (!e->undo)
-            return lpl_fail(v, ENOMEM, "out of memory");
+            return entry_fail(e, lpl_fail(v, ENOMEM, "out of memory"));
         for (j = 0; j < e->nr_undo; j++) {
             e->undo[j].off = take64(&r);
             p = take(&r, 1);
@@ -416,7 +426,8 @@ static int load_record(struct lpl_stack *st, struct lpl_verdict *v)
                 memcpy(e->undo[j].bytes, p, sizeof(e->undo[j].bytes));
         }
         if (r.bad)
-            return lpl_fail(v, EINVAL, "%s: %s: corrupt", st->path, RECORD_SECTION);
+            return entry_fail(e, lpl_fail(v, EINVAL, "%s: %s: corrupt", st->path,
+                                          RECORD_SECTION));
         loaded = loaded_list(st);
         rc = loaded ? lpl_check(e->raw, e->raw_len, e->file_name, st->img, loaded, st->n,
                                 &e->p, v)
