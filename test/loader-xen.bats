@@ -4,6 +4,7 @@
 # common/livepatch_elf.c, arch/x86/livepatch.c), each with the verdict Xen gives.
 
 load test_helper
+load loader_helper
 
 setup_file() {
     export BASE="$BATS_FILE_TMPDIR/base" P="$BATS_FILE_TMPDIR"
@@ -22,11 +23,6 @@ setup() {
     cp "$P"/*.livepatch .
 }
 
-refused() {
-    assert_equal "$status" 2
-    assert_output --partial "($1)"
-    assert_output --partial "$2"
-}
 
 # size_of SYMBOL: its st_size in the image, in decimal.
 size_of() {

@@ -2,6 +2,7 @@
 # livepatch-tool: every check the hypervisor makes, and offline apply/revert/replace.
 
 load test_helper
+load loader_helper
 
 setup_file() {
     export BASE="$BATS_FILE_TMPDIR/base" P="$BATS_FILE_TMPDIR"
@@ -22,12 +23,6 @@ setup() {
     cp "$P"/*.livepatch .
 }
 
-# refused ERRNO TEXT: the last `run` was refused with this errno and message part.
-refused() {
-    assert_equal "$status" 2
-    assert_output --partial "($1)"
-    assert_output --partial "$2"
-}
 
 @test "a payload built from the demo fix passes every check" {
     run livepatch-tool check --image "$IMG" fix01.livepatch

@@ -36,31 +36,24 @@ run() {
 # extra NAME: what dom0 reads as xen_extra_version() now.
 extra() { echo; echo "@@VALUE $1 extra=$(cat /sys/hypervisor/version/extra)@@"; }
 changeset() { echo; echo "@@VALUE $1 changeset=$(cat /sys/hypervisor/properties/changeset)@@"; }
+minor() { echo; echo "@@VALUE $1 minor=$(cat /sys/hypervisor/version/minor)@@"; }
 
 # The errno xen-livepatch reported ("Error N: ..."), else 1.
 xen_errno() { sed -n 's/.*Error \(-\{0,1\}[0-9][0-9]*\).*/\1/p' /tmp/out | tail -n 1; }
 
-# verdict_upload PAYLOAD ID FILE: only upload (and unload) it: for a payload whose apply
-# would crash the hypervisor (see run.sh).
-verdict_upload() {
-    echo; echo "@@RUN verdict-$1: upload $2@@"
-    xen-livepatch upload "$2" "$3" >/tmp/out 2>&1
-    _rc=$?
-    cat /tmp/out
-    if [ $_rc -eq 0 ]; then
-        echo; echo "@@VERDICT $1 upload-only 0@@"
-        xen-livepatch unload "$2" >/dev/null 2>&1
-    else
-        _e=$(xen_errno); echo; echo "@@VERDICT $1 upload ${_e:-1}@@"
-    fi
-}
-
-# verdict PAYLOAD ID FILE: upload and apply one payload on its own, report both
-# results, then leave nothing behind (revert, unload).
+# verdict PAYLOAD ID FILE [upload-only]: upload and apply one payload on its own, report
+# both results, then leave nothing behind (revert, unload).  upload-only: no apply, for a
+# payload whose apply would crash the hypervisor (see run.sh).
 verdict() {
     echo; echo "@@RUN verdict-$1: upload $2@@"
-    if xen-livepatch upload "$2" "$3" >/tmp/out 2>&1; then
-        cat /tmp/out
+    if ! xen-livepatch upload "$2" "$3" >/tmp/out 2>&1; then
+        cat /tmp/out; _e=$(xen_errno); echo; echo "@@VERDICT $1 upload ${_e:-1}@@"
+        return
+    fi
+    cat /tmp/out
+    if [ "${4-}" = upload-only ]; then
+        echo; echo "@@VERDICT $1 upload-only 0@@"
+    else
         echo; echo "@@VERDICT $1 upload 0@@"
         if attempt xen-livepatch apply "$2"; then
             cat /tmp/out; echo; echo "@@VERDICT $1 apply 0@@"
@@ -69,10 +62,8 @@ verdict() {
         else
             cat /tmp/out; _e=$(xen_errno); echo; echo "@@VERDICT $1 apply ${_e:-1}@@"
         fi
-        xen-livepatch unload "$2" >/dev/null 2>&1
-        # The next verdict must start from a hypervisor with nothing loaded.
-        xen-livepatch list 2>&1 | grep -q 'Nothing to list' || { echo; echo "@@DIRTY $1@@"; }
-    else
-        cat /tmp/out; _e=$(xen_errno); echo; echo "@@VERDICT $1 upload ${_e:-1}@@"
     fi
+    xen-livepatch unload "$2" >/dev/null 2>&1
+    # The next verdict must start from a hypervisor with nothing loaded.
+    xen-livepatch list 2>&1 | grep -q 'Nothing to list' || { echo; echo "@@DIRTY $1@@"; }
 }

@@ -88,7 +88,6 @@ run unload-static-a xen-livepatch unload sa
 run unload-static-b xen-livepatch unload sb
 
 section nop
-minor() { echo; echo "@@VALUE $1 minor=$(cat /sys/hypervisor/version/minor)@@"; }
 minor before-nop
 run upload-nop xen-livepatch upload nop 11-nop.livepatch
 run apply-nop xen-livepatch apply nop

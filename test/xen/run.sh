@@ -235,7 +235,7 @@ write_steps() {
           # return thunks (jmp __x86_return_thunk, 5 bytes) that leaves a broken jump, and
           # Xen 4.17 takes a double fault on the next version hypercall.  Upload only.
           case $n in
-          xen_nop) printf 'verdict_upload %s v%d v%d.livepatch\n' "$n" "$i" "$i" ;;
+          xen_nop) printf 'verdict %s v%d v%d.livepatch upload-only\n' "$n" "$i" "$i" ;;
           *) printf 'verdict %s v%d v%d.livepatch\n' "$n" "$i" "$i" ;;
           esac
       done
