@@ -112,7 +112,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Unpack every package into one root, from which the initramfs and the config are taken.
-rm -rf "$LP_XEN_CACHE/root"
+rm -rf "$LP_XEN_CACHE/root" "$LP_XEN_CACHE/root.new"
 mkdir -p "$LP_XEN_CACHE/root.new"
 for d in "$LP_XEN_CACHE"/debs/*.deb; do
     dpkg-deb -x "$d" "$LP_XEN_CACHE/root.new" || die "fetch" "dpkg-deb could not unpack $d"
