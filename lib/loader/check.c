@@ -11,49 +11,12 @@
  * and the first step of every offline apply.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "livepatch/hash.h"
 #include "loader_internal.h"
-
-int lpl_fail(struct lpl_verdict *v, int errnum, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (v->errnum)
-        return -1;
-    v->errnum = errnum;
-    v->err.code = LP_ERR_INVALID;
-    va_start(ap, fmt);
-    vsnprintf(v->err.msg, sizeof(v->err.msg), fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-const char *lpl_errno_name(int e)
-{
-    switch (e) {
-    case 0: return "OK";
-    case EINVAL: return "EINVAL";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case ENOENT: return "ENOENT";
-    case EEXIST: return "EEXIST";
-    case EFAULT: return "EFAULT";
-    case ENOMEM: return "ENOMEM";
-    case ENODATA: return "ENODATA";
-    case EOVERFLOW: return "EOVERFLOW";
-    case ERANGE: return "ERANGE";
-    case EBUSY: return "EBUSY";
-    case EAGAIN: return "EAGAIN";
-    case E2BIG: return "E2BIG";
-    case ENOBUFS: return "ENOBUFS";
-    case EIO: return "EIO";
-    }
-    return "E?";
-}
 
 static void free_funcs(struct lpl_payload *p)
 {

@@ -6,7 +6,7 @@
 
 #define LPL_PAGE 4096ull
 
-/* Record a refusal (first one wins); returns -1. */
+/* verdict.c: record a refusal (first one wins); returns -1. */
 int lpl_fail(struct lpl_verdict *v, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
