@@ -77,6 +77,12 @@ static void usage(FILE *f)
 
 static void refused(const char *what, const struct lpl_verdict *v)
 {
+    size_t n = what ? strlen(what) : 0;
+
+    /* A message that already starts with the file's name ("IMAGE: cannot open: ...")
+     * gets it once, not twice. */
+    if (what && !strncmp(v->err.msg, what, n) && v->err.msg[n] == ':')
+        what = NULL;
     fprintf(stderr, "livepatch-tool: %s%s%s (%s)\n", what ? what : "", what ? ": " : "",
             v->err.msg, lpl_errno_name(v->errnum));
 }
@@ -630,6 +636,14 @@ static int cmd_sign(const char *file, const struct signopts *o, const struct sig
             rc = EXIT_USAGE;
             goto out;
         }
+        /* What --key-size accepts: an RSA signature is as long as its key's modulus. */
+        if (sig_len < 64 || sig_len > LPS_DESC_MAX - LPS_XS_HDR_SIZE) {
+            fprintf(stderr, "livepatch-tool: sign: %s: %zu bytes is not the size of an RSA "
+                    "signature (64 to %d bytes, a 512- to %d-bit key)\n", o->signature, sig_len,
+                    LPS_DESC_MAX - LPS_XS_HDR_SIZE, 8 * (LPS_DESC_MAX - LPS_XS_HDR_SIZE));
+            rc = EXIT_USAGE;
+            goto out;
+        }
         if (lps_insert(buf, len, file, o->fmt, sigbuf, sig_len, &out, &out_len, &sig, &e)) {
             fprintf(stderr, "livepatch-tool: %s: %s\n", o->signature, e.msg);
             rc = e.code == LP_ERR_FORMAT ? EXIT_SIG_MALFORMED : EXIT_USAGE;
@@ -849,8 +863,11 @@ static int run(const char *cmd, const char *image, const char *out, char **files
             goto bad;
         return cmd_check(image, files, nfiles, so);
     }
-    if (!strcmp(cmd, "list"))
-        return nfiles ? (usage(stderr), EXIT_USAGE) : cmd_stack(cmd, image, NULL, NULL, 0, false);
+    if (!strcmp(cmd, "list")) {
+        if (nfiles)
+            goto bad;
+        return cmd_stack(cmd, image, NULL, NULL, 0, false);
+    }
     if (!out)
         goto bad;
     if (!strcmp(cmd, "revert") && !nfiles)

@@ -148,12 +148,26 @@ static int check_flags(struct diff *d)
                             "(.debug_info; the other was built without -g, or with -g0)",
                             o->path, p->path, go ? o->path : p->path);
     if (po && pp && strcmp(po, pp)) {
+        char what[1400];
+
         only_in(po, pp, a, sizeof(a));
         only_in(pp, po, b, sizeof(b));
+        /* Only the side that has extra words is named ("-O2" added to "-O2 ... -O1" is
+         * only on one side); none at all: the same words, in another order (a later
+         * option overrides an earlier one, so the order counts). */
+        if (a[0] && b[0])
+            snprintf(what, sizeof(what), "only %s has \"%s\", only %s has \"%s\"", o->path, a,
+                     p->path, b);
+        else if (a[0] || b[0])
+            snprintf(what, sizeof(what), "only %s has \"%s\"", a[0] ? o->path : p->path,
+                     a[0] ? a : b);
+        else
+            snprintf(what, sizeof(what), "the same options in another order (\"%s\" and "
+                     "\"%s\"; a later option overrides an earlier one)", po, pp);
         return lp_error_set(d->err, LP_ERR_FORMAT,
-                            "%s and %s were built with different flags (DW_AT_producer): only %s "
-                            "has \"%s\", only %s has \"%s\": build both with the options of "
-                            "the running image", o->path, p->path, o->path, a, p->path, b);
+                            "%s and %s were built with different flags (DW_AT_producer): %s: "
+                            "build both with the options of the running image", o->path,
+                            p->path, what);
     }
     x86_features(o, a, sizeof(a));
     x86_features(p, b, sizeof(b));
