@@ -399,11 +399,16 @@ struct directive {
     size_t line; /* its number in old */
 };
 
+/* Line i continues on the next one: it ends in '\\' before its "\n" or, in a file
+ * with DOS line ends, before its "\r\n" (the compiler reads "\\\r\n" as a
+ * continuation too). */
 static int ends_in_backslash(const struct lines *l, size_t i)
 {
     size_t s = l->off[i], e = l->off[i + 1];
 
     if (e > s && l->buf[e - 1] == '\n')
+        e--;
+    if (e > s && l->buf[e - 1] == '\r')
         e--;
     return e > s && l->buf[e - 1] == '\\';
 }
@@ -464,7 +469,7 @@ int lp_fix_lines(const char *old, size_t old_len, const char *new, size_t new_le
         }
     }
 
-    /* At most one directive per line: "#line " and 20 digits and '\n'. */
+    /* At most one directive per line: "#line " and 20 digits and "\r\n". */
     if (ndirs > (SIZE_MAX - new_len) / 28)
         goto nomem;
     buf = malloc(new_len + ndirs * 28 + 1);
@@ -478,7 +483,10 @@ int lp_fix_lines(const char *old, size_t old_len, const char *new, size_t new_le
             have = 1;
         }
         if (have && !prev_bs) {
-            len += (size_t)sprintf(buf + len, "#line %zu\n", pend);
+            /* A file with DOS line ends gets a directive with one too. */
+            int crlf = n >= 2 && new[b.off[i] + n - 2] == '\r' && new[b.off[i] + n - 1] == '\n';
+
+            len += (size_t)sprintf(buf + len, "#line %zu%s", pend, crlf ? "\r\n" : "\n");
             have = 0;
         }
         memcpy(buf + len, new + b.off[i], n);

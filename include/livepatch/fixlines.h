@@ -15,7 +15,9 @@
  * the code below keeps the numbers it has in old.  Changes are the hunks of a
  * minimal line diff (as `diff -U0 old new` prints them, runs of changed lines
  * slid down as far as identical lines allow).  A directive that would land inside
- * a macro continued with '\' goes after the continuation, numbered for that line.
+ * a macro continued with '\' goes after the continuation, numbered for that line
+ * ("\\\r\n" continues a line as "\\\n" does); a directive before a line that ends
+ * in "\r\n" ends in "\r\n" too.
  * Nothing else of new changes, a missing final newline included.
  *
  * *out is malloc'd (the caller frees it).  Returns 0, or -1 with errno ENOMEM.

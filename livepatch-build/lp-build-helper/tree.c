@@ -371,6 +371,120 @@ static char *read_link(const char *path)
     }
 }
 
+/*
+ * The physical path that the absolute path "path" leads to, as readlink -m gives it:
+ * symbolic links followed, "." and ".." resolved, components that do not exist (yet)
+ * taken as they are.  malloc'd; NULL with errno set after 40 links, or out of memory.
+ */
+static char *resolve_path(const char *path)
+{
+    struct str done = { 0 }, todo = { 0 }, next = { 0 };
+    int links = 0;
+
+    if (str_set(&done, "") < 0 || str_set(&todo, path) < 0)
+        goto nomem;
+    while (todo.len) {
+        const char *s = todo.s;
+        size_t n, skip;
+        struct stat st;
+        char *target;
+
+        while (*s == '/')
+            s++;
+        n = strcspn(s, "/");
+        skip = (size_t)(s - todo.s) + n;
+        if (n == 0 || (n == 1 && s[0] == '.')) {
+            /* nothing */
+        } else if (n == 2 && s[0] == '.' && s[1] == '.') {
+            char *slash = strrchr(done.s, '/');
+            str_cut(&done, slash ? (size_t)(slash - done.s) : 0);
+        } else {
+            size_t before = done.len;
+
+            if (str_add(&done, "/", 1) < 0 || str_add(&done, s, n) < 0)
+                goto nomem;
+            if (lstat(done.s, &st) == 0 && S_ISLNK(st.st_mode)) {
+                if (++links > 40) {
+                    free(done.s);
+                    free(todo.s);
+                    free(next.s);
+                    errno = ELOOP;
+                    return NULL;
+                }
+                if (!(target = read_link(done.s)))
+                    goto fail;
+                /* The rest of the path now starts with the link's target. */
+                str_cut(&done, *target == '/' ? 0 : before);
+                if (str_set(&next, target) < 0 || str_add(&next, "/", 1) < 0 ||
+                    str_add(&next, todo.s + skip, todo.len - skip) < 0) {
+                    free(target);
+                    goto nomem;
+                }
+                free(target);
+                if (str_set(&todo, next.s) < 0)
+                    goto nomem;
+                continue;
+            }
+        }
+        /* (cut off the component just handled) */
+        memmove(todo.s, todo.s + skip, todo.len - skip + 1);
+        todo.len -= skip;
+    }
+    free(todo.s);
+    free(next.s);
+    if (!done.len && str_set(&done, "/") < 0) {
+        free(done.s);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return done.s;
+nomem:
+    errno = ENOMEM;
+fail:
+    {
+        int err = errno;
+        free(done.s);
+        free(todo.s);
+        free(next.s);
+        errno = err;
+    }
+    return NULL;
+}
+
+/* The relative link target that leads from folder "from" to "to", both relative to
+ * the same tree ("" is its root; no "." or ".." components, no doubled '/'): one ".."
+ * per folder of "from" below what the two have in common, then the rest of "to" ("."
+ * when nothing is left).  malloc'd, or NULL. */
+static char *relative_target(const char *from, const char *to)
+{
+    struct str r = { 0 };
+
+    /* Skip the leading folders the two have in common. */
+    for (;;) {
+        size_t a = strcspn(from, "/"), b = strcspn(to, "/");
+
+        if (!a || a != b || memcmp(from, to, a))
+            break;
+        from += a + (from[a] == '/');
+        to += b + (to[b] == '/');
+    }
+    if (str_set(&r, "") < 0)
+        return NULL;
+    while (*from) {
+        size_t a = strcspn(from, "/");
+
+        if (str_push(&r, "..") < 0)
+            goto nomem;
+        from += a + (from[a] == '/');
+    }
+    if ((*to && str_push(&r, to) < 0) || (!r.len && str_set(&r, ".") < 0))
+        goto nomem;
+    return r.s;
+nomem:
+    free(r.s);
+    return NULL;
+}
+
 static int is_empty_dir(const char *path)
 {
     DIR *d = opendir(path);
@@ -410,6 +524,7 @@ struct copier {
     int clone;            /* try FICLONE first (cleared once it fails) */
     int use_cfr;          /* copy_file_range works here (cleared once it does not) */
     char *buf;
+    char *src_real;       /* the source root, symbolic links resolved */
 };
 
 /* Copy the contents of sfd (size bytes) to dfd: a reflink when asked and possible,
@@ -545,7 +660,58 @@ int helper_copy_file(const char *cmd, const char *src, const char *dst)
     return rc;
 }
 
-static int copy_link(struct copier *c, const char *src, const char *dst)
+/*
+ * The target a copy of the link at rel (relative to the source root) gets, so that the
+ * copy never reaches back into the source tree: a link that leads to anything inside
+ * the source tree (absolute, or relative by way of folders outside it) becomes a
+ * relative link to the same place in the copy; a relative link that leads out of the
+ * tree becomes an absolute one to where it leads from the source, so it still names
+ * the same file; an absolute link to outside the tree is kept.  *target is replaced
+ * (0), or left as it is on failure (-1, errno).
+ */
+static int link_in_copy(const struct copier *c, const char *rel, char **target)
+{
+    const char *slash = strrchr(rel, '/');
+    size_t folder_len = slash ? (size_t)(slash - rel) : 0, root_len = strlen(c->src_real);
+    struct str joined = { 0 };
+    char *folder, *res, *fixed = NULL;
+
+    if (!(folder = strndup(rel, folder_len)))
+        return -1;
+    if (**target == '/' ? str_set(&joined, *target) < 0
+                        : (str_set(&joined, c->src_real) < 0 || (*folder && str_push(&joined, folder) < 0) ||
+                           str_push(&joined, *target) < 0)) {
+        free(folder);
+        free(joined.s);
+        errno = ENOMEM;
+        return -1;
+    }
+    res = resolve_path(joined.s);
+    free(joined.s);
+    if (!res) {
+        free(folder);
+        return -1;
+    }
+    if (root_len == 1 || (!strncmp(res, c->src_real, root_len) &&
+                          (res[root_len] == '/' || !res[root_len]))) {
+        const char *inside = res + root_len;
+
+        while (*inside == '/')
+            inside++;
+        fixed = relative_target(folder, inside);
+    } else if (**target != '/') {
+        fixed = strdup(res);
+    }
+    free(folder);
+    free(res);
+    if (fixed) {
+        free(*target);
+        *target = fixed;
+    }
+    return 0;
+}
+
+static int copy_link(struct copier *c, const char *src, const char *dst, const char *rel)
 {
     struct stat st;
     struct timespec times[2];
@@ -554,6 +720,11 @@ static int copy_link(struct copier *c, const char *src, const char *dst)
 
     if (lstat(src, &st) < 0 || !(target = read_link(src)))
         return helper_fail(c->cmd, "%s: cannot read link: %s", src, strerror(errno));
+    if (c->src_real && link_in_copy(c, rel, &target) < 0 && errno != ELOOP) {
+        rc = helper_fail(c->cmd, "%s: cannot resolve link: %s", src, strerror(errno));
+        free(target);
+        return rc;
+    }
     if (symlink(target, dst) < 0 &&
         (errno != EEXIST || unlink(dst) < 0 || symlink(target, dst) < 0))
         rc = helper_fail(c->cmd, "%s: cannot create link: %s", dst, strerror(errno));
@@ -600,7 +771,7 @@ static int copy_visit(struct walk *w, int type, int post)
     if (type == T_FILE)
         return copy_file(c, w->path.s, c->dst.s);
     if (type == T_LINK)
-        return copy_link(c, w->path.s, c->dst.s);
+        return copy_link(c, w->path.s, c->dst.s, walk_rel(w));
     return copy_special(c, w->path.s, c->dst.s, type, post);
 }
 
@@ -613,6 +784,11 @@ static int copy_tree(const char *cmd, const char *src, const char *dst, const st
 
     if (str_set_root(&c.dst, dst) < 0)
         return helper_fail(cmd, "out of memory");
+    /* Links are re-pointed against the real source root (see link_in_copy). */
+    if (!(c.src_real = realpath(src, NULL))) {
+        free(c.dst.s);
+        return helper_fail(cmd, "%s: cannot resolve: %s", src, strerror(errno));
+    }
     c.dst_root_len = c.dst.len;
     if (helper_make_dirs(c.dst.s) < 0) {
         rc = helper_fail(cmd, "%s: cannot create folder: %s", dst, strerror(errno));
@@ -624,6 +800,7 @@ static int copy_tree(const char *cmd, const char *src, const char *dst, const st
     free(c.dst.s);
     free(c.made.s);
     free(c.buf);
+    free(c.src_real);
     return rc;
 }
 

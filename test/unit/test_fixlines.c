@@ -93,6 +93,24 @@ TEST(directive_goes_after_a_backslash_continuation)
     CHECK_STR(fix("a\nb \\\nc\n", "a\nb \\\nX \\\nc\n"), "a\nb \\\nX \\\nc\n");
 }
 
+TEST(crlf_backslash_continuation_is_a_continuation)
+{
+    /* A file with DOS line ends: "\\\r\n" continues the macro as "\\\n" does. */
+    const char *old = "#define M(x) \\\r\n"
+                      "    f(x)\r\n"
+                      "int a;\r\n";
+    const char *new = "#define M(x) \\\r\n"
+                      "    g(x); \\\r\n"
+                      "    f(x)\r\n"
+                      "int a;\r\n";
+
+    CHECK_STR(fix(old, new), "#define M(x) \\\r\n"
+                             "    g(x); \\\r\n"
+                             "    f(x)\r\n"
+                             "#line 3\r\n"
+                             "int a;\r\n");
+}
+
 TEST(missing_final_newline_is_kept)
 {
     CHECK_STR(fix("a\nb", "x\ny\na\nb"), "x\ny\n#line 1\na\nb");
@@ -156,6 +174,7 @@ int main(void)
     RUN(two_hunks_get_one_directive_each);
     RUN(hunk_at_end_of_file_prints_nothing);
     RUN(directive_goes_after_a_backslash_continuation);
+    RUN(crlf_backslash_continuation_is_a_continuation);
     RUN(missing_final_newline_is_kept);
     RUN(identical_input_is_copied);
     RUN(empty_files);

@@ -1,0 +1,188 @@
+#!/usr/bin/env bats
+# livepatch-build on hostile or odd input (issue 11): patches naming files outside the
+# tree, trees whose symbolic links lead back into themselves, DOS line ends, signals
+# at any moment, and a full disk.  The user's tree is never written, nothing outlives
+# the driver, and every failure says what, where and why.
+
+load test_helper
+
+D="$LP_ROOT/test/data/build"
+S="$LP_ROOT/samples"
+
+setup() {
+    T="$BATS_TEST_TMPDIR"
+    cd "$T" || return 1
+    export LIVEPATCH_BUILD_CACHE="$BATS_FILE_TMPDIR/cache"
+    cp -a "$D/tree" "$T/src"
+    P="$D/patches"
+}
+
+need_tools() {
+    command -v create-diff-object >/dev/null || skip "create-diff-object not built yet"
+    command -v livepatch-tool >/dev/null || skip "livepatch-tool not built yet"
+}
+
+lpb() { livepatch-build -s "$T/src" -c "$T/src/config" "$@"; }
+
+# all_sum DIR: one checksum over every entry of DIR: its path and type, a link's target
+# and a file's contents (so a write through any link into DIR shows).
+all_sum() {
+    (cd "$1" && find . -printf '%y %p %l\n' | LC_ALL=C sort &&
+        find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum
+}
+
+# --- patch paths ----------------------------------------------------------------------------
+
+# refused_patch PATCH TEXT: the build was refused with exit 1 before anything was
+# written (no OUTDIR, no cache entry), naming the patch and TEXT.
+refused_patch() {
+    local p=$1 text=$2 cache_before
+    cache_before=$(ls -A "$LIVEPATCH_BUILD_CACHE" 2>/dev/null | LC_ALL=C sort)
+    run lpb -p "$p" -o "$T/out"
+    assert_failure 1
+    assert_output --partial "error: patch ${p##*/} line "
+    assert_output --partial "$text"
+    assert_output --partial "refusing a patch that names files outside $T/src"
+    refute_output --partial "building"
+    [ ! -e "$T/out" ]
+    [ "$(ls -A "$LIVEPATCH_BUILD_CACHE" 2>/dev/null | LC_ALL=C sort)" = "$cache_before" ]
+}
+
+@test "patch paths: '../', an absolute name or a git rename out of the tree is refused before anything is written" {
+    mkdir -p "$T/w"
+    echo 'int secret;' >"$T/outside.c"
+    printf -- '--- a/../outside.c\n+++ b/../outside.c\n@@ -1 +1 @@\n-int secret;\n+int changed;\n' >"$T/w/up.patch"
+    sed 's/$/\r/' "$T/w/up.patch" >"$T/w/up-crlf.patch"
+    # Only the new name leaves the tree.
+    printf -- '--- a/xen/main.c\n+++ b/xen/../../outside.c\n@@ -1 +1 @@\n-int secret;\n+int changed;\n' >"$T/w/new.patch"
+    printf -- '--- %s\n+++ %s\n@@ -1 +1 @@\n-int secret;\n+int changed;\n' "$T/outside.c" "$T/outside.c" >"$T/w/abs.patch"
+    # -p1 of "a//x" is the absolute "/x".
+    printf -- '--- a/%s\n+++ b/%s\n@@ -1 +1 @@\n-int secret;\n+int changed;\n' "$T/outside.c" "$T/outside.c" >"$T/w/abs1.patch"
+    printf 'diff --git a/xen/main.c b/xen/main.c\nsimilarity index 100%%\nrename from xen/main.c\nrename to ../main.c\n' >"$T/w/rename.patch"
+    printf 'diff --git a/xen/main.c b/xen/copy.c\nsimilarity index 100%%\ncopy from xen/main.c\ncopy to /tmp/copy.c\n' >"$T/w/copy.patch"
+    before=$(all_sum "$T")
+    refused_patch "$T/w/up.patch" "line 1: '../outside.c' goes up out of the tree (..)"
+    refused_patch "$T/w/new.patch" "line 2: 'xen/../../outside.c' goes up out of the tree"
+    refused_patch "$T/w/abs.patch" "line 1: '$T/outside.c' is an absolute path"
+    refused_patch "$T/w/abs1.patch" "line 1: '$T/outside.c' is an absolute path"
+    refused_patch "$T/w/rename.patch" "line 4: '../main.c' goes up out of the tree"
+    refused_patch "$T/w/copy.patch" "line 4: '/tmp/copy.c' is an absolute path"
+    # A patch with DOS line ends is read the same way.
+    refused_patch "$T/w/up-crlf.patch" "line 1: '../outside.c' goes up"
+    [ "$(all_sum "$T")" = "$before" ]
+    [ ! -e /tmp/copy.c ]
+}
+
+@test "patch paths: a name that leads out of the tree through a symbolic link is refused" {
+    echo 'int secret;' >"$T/outside.c"
+    ln -s "$T" "$T/src/xen/escape"
+    ln -s ../.. "$T/src/xen/up"
+    printf -- '--- a/xen/escape/outside.c\n+++ b/xen/escape/outside.c\n@@ -1 +1 @@\n-int secret;\n+int changed;\n' >"$T/link.patch"
+    printf -- '--- /dev/null\n+++ b/xen/up/new.c\n@@ -0,0 +1 @@\n+int x;\n' >"$T/new.patch"
+    before=$(all_sum "$T")
+    refused_patch "$T/link.patch" "line 1: 'xen/escape/outside.c' leads out of the tree through a symbolic link (to $T/outside.c)"
+    # A file yet to be created, behind a relative link.
+    refused_patch "$T/new.patch" "line 2: 'xen/up/new.c' leads out of the tree through a symbolic link (to $T/new.c)"
+    [ "$(all_sum "$T")" = "$before" ]
+    [ ! -e "$T/new.c" ]
+}
+
+@test "patch paths: hunk lines that look like headers are not names; links inside the tree are fine" {
+    need_tools
+    # A removed line "-- ../x" reads "--- ../x" in the patch: it is hunk content.
+    printf '/*\n-- ../etc/passwd\n*/\n' >>"$T/src/xen/common/sched.c"
+    printf -- '--- a/xen/common/sched.c\n+++ b/xen/common/sched.c\n@@ -%d,3 +%d,2 @@\n /*\n--- ../etc/passwd\n */\n' \
+        "$(($(wc -l <"$T/src/xen/common/sched.c") - 2))" "$(($(wc -l <"$T/src/xen/common/sched.c") - 2))" >"$T/hunk.patch"
+    run lpb -p "$T/hunk.patch" -o "$T/out1"
+    assert_failure 1
+    assert_output --partial "no functional change in hunk.patch"
+    refute_output --partial "refusing"
+    # The fix, named through a link that stays inside the tree.
+    ln -s common "$T/src/xen/alias"
+    sed 's#xen/common/domctl.c#xen/alias/domctl.c#g' "$P/fix-domctl-bounds.patch" >"$T/alias.patch"
+    run lpb -p "$T/alias.patch" -o "$T/out2"
+    assert_success
+    [ -f "$T/out2/alias.livepatch" ]
+}
+
+# --- symbolic links in SRCDIR ------------------------------------------------------------------
+
+@test "links: an absolute link to a folder inside SRCDIR is re-pointed in the copy; SRCDIR is never written, the fix is found" {
+    need_tools
+    mv "$T/src/xen/common" "$T/src/xen/real-common"
+    ln -s "$T/src/xen/real-common" "$T/src/xen/common"
+    # (and a relative link that climbs out of the tree and back in)
+    ln -s "../../src/xen/real-common/sched.c" "$T/src/xen/sched-link.c"
+    before=$(all_sum "$T/src")
+    for cache in --no-cache --cache-dir="$T/cache"; do
+        rm -rf "$T/out"
+        run lpb -p "$P/fix-domctl-bounds.patch" -o "$T/out" --json "$T/out.json" "$cache"
+        assert_success
+        refute_output --partial "no functional change"
+        grep -q '"functions": \["do_domctl"\]' "$T/out.json"
+        [ "$(all_sum "$T/src")" = "$before" ]
+        [ -z "$(find -L "$T/src" -name '*.o')" ]
+    done
+    # The copy in the cache holds relative links to its own folders.
+    entry=$(ls -d "$T/cache"/*/)
+    [ "$(readlink "${entry}xen/common")" = real-common ]
+    [ "$(readlink "${entry}xen/sched-link.c")" = real-common/sched.c ]
+}
+
+@test "links: a relative link that leads out of SRCDIR still names the same folder from the copy" {
+    need_tools
+    mv "$T/src/xen/include" "$T/shared-include"
+    ln -s ../../shared-include "$T/src/xen/include"
+    before=$(all_sum "$T/shared-include")
+    run lpb -p "$P/fix-domctl-bounds.patch" -o "$T/out" --no-cache -d
+    assert_success
+    [ "$(readlink "$(ls -d "$T"/out/.lp-tmp.*/base)/xen/include")" = "$T/shared-include" ]
+    [ "$(all_sum "$T/shared-include")" = "$before" ]
+}
+
+# --- CRLF -------------------------------------------------------------------------------------
+
+# crlf_sample DIR: samples/hv with DOS line ends in xen/common/domctl.c, whose bounds
+# check is a macro continued with '\'.
+crlf_sample() {
+    local f=$1/xen/common/domctl.c
+    cp -a "$S/hv" "$1"
+    sed -i -e 's/^#define NR_DOMCTLS CONFIG_NR_DOMCTLS$/&\n#define DOMCTL_BAD(cmd) \\\n    ((cmd) > NR_DOMCTLS)/' \
+        -e 's/^    if (cmd > NR_DOMCTLS)$/    if (DOMCTL_BAD(cmd))/' "$f"
+    sed -i 's/$/\r/' "$f"
+    grep -q 'DOMCTL_BAD(cmd) \\'$'\r' "$f"
+    grep -q 'if (DOMCTL_BAD(cmd))'$'\r' "$f"
+}
+
+@test "CRLF: a line added inside a macro of a DOS-line-end source gets its #line after the macro" {
+    need_tools
+    crlf_sample "$T/hv"
+    mkdir -p a/xen/common b/xen/common
+    cp "$T/hv/xen/common/domctl.c" a/xen/common/
+    # The fix: one more continued line inside the macro.
+    sed 's/^#define DOMCTL_BAD(cmd) \\\r$/&\n    (cmd) >= NR_DOMCTLS || \\\r/' a/xen/common/domctl.c >b/xen/common/domctl.c
+    ! cmp -s a/xen/common/domctl.c b/xen/common/domctl.c
+    diff -u a/xen/common/domctl.c b/xen/common/domctl.c >"$T/macro.patch" || true
+    before=$(all_sum "$T/hv")
+    run livepatch-build -s "$T/hv" -c "$S/hv/config" -p "$T/macro.patch" -o "$T/out" --json "$T/out.json" --no-cache -d
+    assert_success
+    grep -q '"functions": \["do_domctl"\]' "$T/out.json"
+    # The directive went after the macro, with the file's line end.
+    f=$(ls "$T"/out/.lp-tmp.*/tree-1/xen/common/domctl.c)
+    run grep -c -n $'^#line [0-9]*\r$' "$f"
+    assert_output 1
+    run grep -B1 $'^#line' "$f"
+    assert_output --partial "((cmd) > NR_DOMCTLS)"
+    [ "$(all_sum "$T/hv")" = "$before" ]
+}
+
+@test "CRLF: a patch written with DOS line ends applies as patch -p1 applies it" {
+    need_tools
+    cp -a "$S/hv" "$T/hv"
+    sed 's/$/\r/' "$S/patches/01-fix-domctl-bounds.patch" >"$T/dos.patch"
+    (cp -a "$T/hv" "$T/check" && cd "$T/check" && patch -s -p1 <"$T/dos.patch")
+    run livepatch-build -s "$T/hv" -c "$S/hv/config" -p "$T/dos.patch" -o "$T/out" --json "$T/out.json"
+    assert_success
+    refute_output --partial "can't find file"
+    grep -q '"functions": \["do_domctl"\]' "$T/out.json"
+}
