@@ -5,6 +5,10 @@ set -eu
 
 PKGS="gcc make libc6-dev libelf-dev libdw-dev zlib1g-dev binutils binutils-dev libxxhash-dev libssl-dev openssl
       bats bats-support bats-assert patch diffutils git time"
+# The fuzz targets (fuzz/, test/fuzz.bats) need clang and its libFuzzer runtime: on
+# Debian 12 libclang-rt-dev (libclang_rt.fuzzer and the sanitizer runtimes), which the
+# clang package does not pull in.
+PKGS="$PKGS clang libclang-rt-dev"
 
 missing=""
 for p in $PKGS; do
