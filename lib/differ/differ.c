@@ -15,10 +15,15 @@
 static const char *producer(const struct lpe_object *o)
 {
     const struct lpe_section *s = lpe_find_section(o, ".comment");
+    size_t at;
 
-    if (!s || !s->data || !s->size || !memchr(s->data, '\0', s->size))
+    if (!s || !s->data || !s->size)
         return "";
-    return (const char *)s->data + (s->data[0] == '\0');
+    /* The string after a leading NUL must be terminated too, inside the section. */
+    at = s->data[0] == '\0' && s->size > 1;
+    if (!memchr(s->data + at, '\0', s->size - at))
+        return "";
+    return (const char *)s->data + at;
 }
 
 /*
