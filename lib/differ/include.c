@@ -18,6 +18,9 @@
 #include "livepatch/payload.h"
 #include "differ_internal.h"
 
+/* What the loader accepts (lib/loader/place.c): a page. */
+#define DIFF_MAX_ALIGN 4096u
+
 static bool allowed_type(uint32_t type)
 {
     return type == R_X86_64_NONE || type == R_X86_64_64 || type == R_X86_64_PC32 ||
@@ -35,6 +38,14 @@ struct lpe_section *diff_out_section(struct diff *d, struct lpe_section *src, ui
     struct lpe_section *o;
     bool nobits = src->sh.sh_type == SHT_NOBITS;
 
+    /* The hypervisor places no section on more than a page; and an alignment of, say,
+     * 2^32 would have the payload object written as a file of gigabytes of padding. */
+    if (src->sh.sh_addralign > DIFF_MAX_ALIGN) {
+        lp_error_set(d->err, LP_ERR_FORMAT, "%s: section %s: alignment %#llx is larger than "
+                     "a page (%#x): no payload can carry it", d->patched->path, src->name,
+                     (unsigned long long)src->sh.sh_addralign, DIFF_MAX_ALIGN);
+        return NULL;
+    }
     o = lpe_add_section(d->out, name, src->sh.sh_type,
                         src->sh.sh_flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_MERGE |
                                             SHF_STRINGS),
