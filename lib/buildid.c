@@ -21,6 +21,8 @@
 #define PE_DEBUG_DIR 6
 #define PE_DEBUG_CODEVIEW 2
 /* A decompressed image bigger than this is not a hypervisor: refuse, do not exhaust memory. */
+#define LP_STR_(x) #x
+#define LP_STR(x) LP_STR_(x)
 #define GZ_MAX_OUT (1024u * 1024u * 1024u)
 
 static uint16_t rd16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
@@ -33,8 +35,13 @@ static int in_bounds(uint64_t off, uint64_t len, size_t total)
     return off <= total && len <= total - off;
 }
 
-/* Scan one note area for a GNU build-id note; 1 found, 0 not there. */
-static int scan_notes(const unsigned char *p, size_t len, struct lp_buildid *out)
+/*
+ * Scan one note area for a GNU build-id note; 1 found, 0 not there, -1 the area is cut
+ * (a note's name or descriptor runs past its end) or the GNU build-id note is longer
+ * than an id can be: *bad is then the offset of that note and *why says which.
+ */
+static int scan_notes(const unsigned char *p, size_t len, struct lp_buildid *out, size_t *bad,
+                      const char **why)
 {
     size_t off = 0;
 
@@ -43,14 +50,19 @@ static int scan_notes(const unsigned char *p, size_t len, struct lp_buildid *out
         size_t name_off = off + 12;
         size_t desc_off, next;
 
+        *bad = off;
+        *why = "its name or descriptor runs past the end of the notes";
         if (namesz > len || descsz > len)
-            return 0;
+            return -1;
         desc_off = name_off + ((namesz + 3u) & ~3u);
         next = desc_off + ((descsz + 3u) & ~3u);
         if (desc_off > len || descsz > len - desc_off)
-            return 0;
+            return -1;
         if (type == NT_GNU_BUILD_ID_TYPE && namesz == 4 && memcmp(p + name_off, "GNU", 4) == 0 &&
-            descsz > 0 && descsz <= LP_BUILDID_MAX) {
+            descsz > 0) {
+            *why = "the build id is longer than " LP_STR(LP_BUILDID_MAX) " bytes";
+            if (descsz > LP_BUILDID_MAX)
+                return -1;
             memcpy(out->id, p + desc_off, descsz);
             out->len = descsz;
             return 1;
@@ -69,6 +81,9 @@ static int elf_buildid(const unsigned char *b, size_t n, const char *name, struc
     int is64;
     uint64_t shoff, phoff;
     unsigned shnum, phnum, shentsize, phentsize, i;
+    const char *why = NULL;
+    size_t bad = 0;
+    int rc;
 
     if (n < 52 || b[5] != 1)
         return lp_error_set(err, LP_ERR_FORMAT, "%s: not a little-endian ELF file", name);
@@ -151,8 +166,13 @@ static int elf_buildid(const unsigned char *b, size_t n, const char *name, struc
                     continue;
                 if (!in_bounds(off, size, n))
                     continue;
-                if (scan_notes(b + off, size, out))
+                rc = scan_notes(b + off, size, out, &bad, &why);
+                if (rc > 0)
                     return 0;
+                if (rc < 0)
+                    return lp_error_set(err, LP_ERR_FORMAT, "%s: section %s: note at offset %zu "
+                                        "of %llu bytes: %s", name, secname[0] ? secname : "?",
+                                        bad, (unsigned long long)size, why);
             }
         }
     }
@@ -166,8 +186,13 @@ static int elf_buildid(const unsigned char *b, size_t n, const char *name, struc
 
             if (rd32(ph) != PT_NOTE_TYPE || !in_bounds(off, size, n))
                 continue;
-            if (scan_notes(b + off, size, out))
+            rc = scan_notes(b + off, size, out, &bad, &why);
+            if (rc > 0)
                 return 0;
+            if (rc < 0)
+                return lp_error_set(err, LP_ERR_FORMAT, "%s: note segment %u: note at offset %zu "
+                                    "of %llu bytes: %s", name, i, bad,
+                                    (unsigned long long)size, why);
         }
     }
     return lp_error_set(err, LP_ERR_NOTFOUND, "%s: no GNU build id note", name);
