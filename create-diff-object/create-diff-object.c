@@ -40,6 +40,9 @@ static void usage(FILE *f)
             "                     or \"foo\" for any kind) used by patched code is a warning,\n"
             "                     not a refusal; recorded in .livepatch.allowed_layout\n"
             "                     (repeatable)\n"
+            "      --dwarf-from SUFFIX\n"
+            "                     for an object without DWARF, check layouts with the DWARF\n"
+            "                     of OBJECT<SUFFIX> (the unit compiled again with -g)\n"
             "      --pairs FILE   diff every pair FILE lists (\"-\": standard input), one\n"
             "                     line each: ORIG.o PATCHED.o OUT.o [LOG], separated by\n"
             "                     tabs (or by spaces when the line has no tab), against one\n"
@@ -256,6 +259,7 @@ int main(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },    { "version", no_argument, NULL, 'V' },
         { "allow-layout-change", required_argument, NULL, 'L' },
         { "pairs", required_argument, NULL, 'P' },
+        { "dwarf-from", required_argument, NULL, 'D' },
         { NULL, 0, NULL, 0 },
     };
     struct lpd_options opts = { 0 };
@@ -272,6 +276,7 @@ int main(int argc, char **argv)
         case 'e': opts.explain = true; opts.log = stderr; break;
         case 'j': json = optarg; break;
         case 'P': pairs = optarg; break;
+        case 'D': opts.dwarf_suffix = optarg; break;
         case 'L': {
             const char **a = realloc(allow, (nr_allow + 1) * sizeof(*a));
             if (!a) {

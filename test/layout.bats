@@ -131,6 +131,29 @@ load test_helper
     assert_output --partial '{"name": "data layouts", "reason": "cannot check data layouts'
 }
 
+# What livepatch-build does for a tree built without -g: the unit compiled again with -g
+# (a "layout twin", OBJECT.dwarf) gives the types; the objects themselves stay as built.
+@test "without DWARF, --dwarf-from reads the layouts from the twins: the change is refused" {
+    diff_case layout-add -g0
+    cp "$LP_ROOT/test/data/diff/layout-add/orig.c" common/layout-add.c
+    cc_hv orig.o.dwarf common/layout-add.c common/layout-add.c -I"$LP_ROOT/include" -g
+    cp "$LP_ROOT/test/data/diff/layout-add/patched.c" common/layout-add.c
+    cc_hv patched.o.dwarf common/layout-add.c common/layout-add.c -I"$LP_ROOT/include" -g
+    run readelf -S orig.o
+    refute_output --partial .debug_info
+    run create-diff-object --dwarf-from .dwarf orig.o patched.o image out.o
+    assert_equal "$status" 2
+    assert_output --partial "struct session (common/layout-add.c:3) changed layout in patched.o"
+    assert_output --partial "member lock appeared at offset 4"
+    assert_output --partial "used by the payload's session_bump:"
+    [ ! -e out.o ]
+    # A missing twin is said, and the check is a warning as without --dwarf-from.
+    rm orig.o.dwarf
+    run create-diff-object --dwarf-from .dwarf orig.o patched.o image out.o
+    assert_success
+    assert_output --partial "orig.o has no DWARF (no .debug_info: built without -g), and no layout twin"
+}
+
 @test "a new per-CPU variable is refused naming it and why" {
     diff_case percpu
     run create-diff-object orig.o patched.o image out.o

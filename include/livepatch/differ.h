@@ -39,6 +39,10 @@ struct lpd_options {
      * .livepatch.allowed_layout section. */
     const char *const *allow_layout;
     size_t nr_allow_layout;
+    /* --dwarf-from SUFFIX: when an object has no DWARF (a tree built without -g), the
+     * layout check reads it from OBJECT<SUFFIX>, the same unit compiled again with -g
+     * (livepatch-build makes these "layout twins"); NULL: only the objects' own. */
+    const char *dwarf_suffix;
 };
 
 /* What happened to one symbol, for reports (--json) and tests. */

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "livepatch/hash.h"
 #include "differ_internal.h"
@@ -683,28 +684,40 @@ static void ldw_close(struct ldw *o)
 }
 
 /* 0 indexed, 1 no DWARF (why in `why`), -1 out of memory. */
-static int ldw_open(struct ldw *o, const struct lpe_object *obj, char *why, size_t size)
+static int ldw_open(struct ldw *o, const struct lpe_object *obj, const char *suffix, char *why,
+                    size_t size)
 {
     Dwfl_Module *mod;
     Dwarf_Addr bias;
     Dwarf_Die *cu = NULL;
+    char *twin = NULL;
+    const char *from = obj->path;
 
     memset(o, 0, sizeof(*o));
     o->path = obj->path;
     if (!lpe_find_section(obj, ".debug_info")) {
-        snprintf(why, size, "%s has no DWARF (no .debug_info: built without -g)", obj->path);
-        return 1;
+        /* The same unit compiled again with -g: its types are the object's (-g never
+         * changes what a unit defines), so the check reads them from there. */
+        if (!suffix || asprintf(&twin, "%s%s", obj->path, suffix) < 0 || access(twin, R_OK)) {
+            free(twin);
+            snprintf(why, size, "%s has no DWARF (no .debug_info: built without -g)%s",
+                     obj->path, suffix ? ", and no layout twin" : "");
+            return 1;
+        }
+        from = twin;
     }
     o->dwfl = dwfl_begin(&callbacks);
-    mod = o->dwfl ? dwfl_report_offline(o->dwfl, "unit", obj->path, -1) : NULL;
+    mod = o->dwfl ? dwfl_report_offline(o->dwfl, "unit", from, -1) : NULL;
     if (o->dwfl)
         dwfl_report_end(o->dwfl, NULL, NULL);
     o->dw = mod ? dwfl_module_getdwarf(mod, &bias) : NULL;
     if (!o->dw) {
-        snprintf(why, size, "%s: its DWARF cannot be read (%s)", obj->path, dwfl_errmsg(-1));
+        snprintf(why, size, "%s: its DWARF cannot be read (%s)", from, dwfl_errmsg(-1));
+        free(twin);
         ldw_close(o);
         return 1;
     }
+    free(twin);
     o->types = lp_hash_new(1024);
     o->funcs = lp_hash_new(256);
     o->vars = lp_hash_new(256);
@@ -1071,8 +1084,8 @@ int diff_layout(struct diff *d)
     }
     if (!nr_carried)
         return 0;
-    ro = ldw_open(&o, d->orig, why, sizeof(why));
-    rp = ro ? 1 : ldw_open(&p, d->patched, why, sizeof(why));
+    ro = ldw_open(&o, d->orig, d->opts->dwarf_suffix, why, sizeof(why));
+    rp = ro ? 1 : ldw_open(&p, d->patched, d->opts->dwarf_suffix, why, sizeof(why));
     if (ro < 0 || rp < 0)
         goto nomem;
     if (ro || rp) {

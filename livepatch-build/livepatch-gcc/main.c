@@ -99,9 +99,47 @@ static char *object_of(const char *out)
     return NULL;
 }
 
+/*
+ * Keep the command that made the object ABS in DIR/.NAME.o.lpcmd, so that the same
+ * unit can be compiled again later with -g: livepatch-build's "layout twins" for
+ * trees built without debug information (see lp-build-helper's twins.c, which reads
+ * this).  The file: "lpcmd 1", the tree's root, the folder the compiler ran in
+ * (relative to the root), each a line; then the compiler's argv, each word ended by
+ * a NUL.  Written to a temporary name and renamed, so a reader never sees half.
+ */
+static void keep_command(const char *abs, const char *tree, size_t tl, const char *cwd,
+                         char *const *v)
+{
+    const char *slash = strrchr(abs, '/'), *rel = cwd + tl;
+    char *path = NULL, *tmp = NULL;
+    FILE *f;
+    int i;
+
+    if (!slash || asprintf(&path, "%.*s/.%s.lpcmd", (int)(slash - abs), abs, slash + 1) < 0)
+        return;
+    if (asprintf(&tmp, "%s.%ld", path, (long)getpid()) < 0) {
+        free(path);
+        return;
+    }
+    while (*rel == '/')
+        rel++;
+    if ((f = fopen(tmp, "we"))) {
+        fprintf(f, "lpcmd 1\n%.*s\n%s\n", (int)tl, tree, *rel ? rel : ".");
+        for (i = 0; v[i]; i++)
+            fwrite(v[i], 1, strlen(v[i]) + 1, f);
+        if (fclose(f) == 0 && rename(tmp, path) == 0)
+            tmp[0] = '\0';
+    }
+    if (tmp[0])
+        unlink(tmp);
+    free(tmp);
+    free(path);
+}
+
 /* Record the object `out` gives (as the compiler was told it) in LIVEPATCH_CAPTURE,
- * if it is a real translation unit's object inside LIVEPATCH_TREE. */
-static void record(const char *out)
+ * if it is a real translation unit's object inside LIVEPATCH_TREE, and keep the
+ * command that made it (keep_command). */
+static void record(const char *out, char *const *v)
 {
     const char *capture = getenv("LIVEPATCH_CAPTURE"), *tree = getenv("LIVEPATCH_TREE");
     const char *base;
@@ -118,9 +156,11 @@ static void record(const char *out)
         free(obj);
         return;
     }
+    if (!getcwd(cwd, sizeof(cwd)))
+        cwd[0] = '\0';
     if (obj[0] == '/')
         abs = strdup(obj);
-    else if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, obj) < 0)
+    else if (!cwd[0] || asprintf(&abs, "%s/%s", cwd, obj) < 0)
         abs = NULL;
     free(obj);
     if (!abs)
@@ -140,6 +180,9 @@ static void record(const char *out)
             close(fd);
         if (n > 0)
             free(line);
+        /* Only a compile run inside the tree can be run again from a copy of it. */
+        if (!strncmp(cwd, tree, tl) && (cwd[tl] == '/' || !cwd[tl]))
+            keep_command(abs, tree, tl, cwd, v);
     }
     free(abs);
 }
@@ -207,7 +250,7 @@ int main(int argc, char **argv)
             rc = WEXITSTATUS(status);
     }
     if (rc == 0)
-        record(out);
+        record(out, v);
 out:
     free(words[0]);
     free(words[1]);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "helper.h"
+#include "twins.h"
 #include "livepatch/util.h"
 
 /* --- small file helpers ------------------------------------------------------------ */
@@ -70,6 +71,7 @@ struct collect_args {
     const char **prev;
     size_t nr_prev;
     size_t nr_new, nr_same;   /* out: besides the changed ones */
+    const char **from;        /* out: the --prev tree each changed object's original is in */
 };
 
 /*
@@ -98,7 +100,8 @@ static int collect(const char *cmd, struct collect_args *a, char ***changed,
     }
     if (access(a->capture, F_OK) == 0 && !(objs = helper_read_lines(cmd, a->capture, &nobjs)))
         goto out;
-    if (!(*changed = calloc(nobjs + 1, sizeof(**changed)))) {
+    if (!(*changed = calloc(nobjs + 1, sizeof(**changed))) ||
+        !(a->from = calloc(nobjs + 1, sizeof(*a->from)))) {
         helper_fail(cmd, "out of memory");
         goto out;
     }
@@ -123,12 +126,14 @@ static int collect(const char *cmd, struct collect_args *a, char ***changed,
             free(patched);
             continue;
         }
+        const char *from = NULL;
         for (k = 0; !bad && k < a->nr_prev; k++) {
             char *cand = path_join(a->prev[k], o);
             if (!cand)
                 bad = 1;
             else if (helper_is_file(cand)) {
                 old = cand;
+                from = a->prev[k];
                 break;
             } else
                 free(cand);
@@ -151,6 +156,7 @@ static int collect(const char *cmd, struct collect_args *a, char ***changed,
             fprintf(lists[0], "%s\n", o);
             bad = !(dst = path_join(dirs[0], o)) || helper_copy_file(cmd, old, dst);
             free(dst);
+            a->from[*nr_changed] = from;
             bad = bad || !(dst = path_join(dirs[1], o)) || helper_copy_file(cmd, patched, dst) ||
                   !((*changed)[(*nr_changed)++] = strdup(o));
         }
@@ -210,6 +216,7 @@ int cmd_collect(int argc, char **argv)
     rc = collect("collect", &a, &changed, &nr_changed);
     helper_free_lines(changed, nr_changed);
     free(a.prev);
+    free(a.from);
     return rc;
 }
 
@@ -218,7 +225,7 @@ int cmd_collect(int argc, char **argv)
 static void diff_usage(FILE *f)
 {
     fprintf(f, "usage: lp-build-helper diff --work WORK --image IMAGE --cdo PROGRAM "
-               "--log FILE [-j N] [--debug] [--prelink] [--cdo-arg ARG]...\n"
+               "--log FILE [-j N] [--debug] [--prelink] [--cdo-arg ARG]... [--dwarf-twins]\n"
                "         (OBJ... | --tree TREE --capture FILE --prev TREE...)\n"
                "Runs PROGRAM WORK/original/OBJ WORK/patched/OBJ IMAGE WORK/output/OBJ for\n"
                "every OBJ, N at a time, each one's output in WORK/logs/OBJ.log; FILE gets\n"
@@ -230,7 +237,10 @@ static void diff_usage(FILE *f)
                "Progress goes to stderr in livepatch-build's format, timed\n"
                "from $LIVEPATCH_BUILD_START (microseconds since the epoch).\n"
                "With --tree, the objects are those `collect` finds changed (its lines are\n"
-               "printed first).\n");
+               "printed first).  --dwarf-twins (with --tree): a changed object without\n"
+               "DWARF is compiled again with -g from the command livepatch-gcc kept\n"
+               "(WORK/original/OBJ.dwarf, WORK/patched/OBJ.dwarf) and PROGRAM gets\n"
+               "--dwarf-from .dwarf, so the data layouts are checked all the same.\n");
 }
 
 static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -617,16 +627,17 @@ int cmd_diff(int argc, char **argv)
         { "tree", required_argument, NULL, 't' },  { "capture", required_argument, NULL, 'C' },
         { "prev", required_argument, NULL, 'p' },
         { "one-per-pair", no_argument, NULL, '1' },
-        { "cdo-arg", required_argument, NULL, 'A' }, { NULL, 0, NULL, 0 },
+        { "cdo-arg", required_argument, NULL, 'A' },
+        { "dwarf-twins", no_argument, NULL, 'D' }, { NULL, 0, NULL, 0 },
     };
     struct collect_args ca = { .prev = calloc((size_t)argc + 1, sizeof(*ca.prev)) };
     char **objs = NULL, **collected = NULL;
     size_t nr_collected = 0;
     const char *work = NULL, *image = NULL, *cdo = NULL, *log = NULL, *cmd = "diff";
     /* Options every create-diff-object gets: -d, -r and each --cdo-arg, in order. */
-    const char **extra = calloc((size_t)argc + 1, sizeof(*extra));
+    const char **extra = calloc((size_t)argc + 3, sizeof(*extra));
     size_t nextra = 0;
-    bool one_per_pair = false;
+    bool one_per_pair = false, twins = false;
     long jobs = 1;
     int c, rc = 0, nobj = 0, running = 0, next = 0, i;
     pid_t *pids;
@@ -646,6 +657,7 @@ int cmd_diff(int argc, char **argv)
         case 'r': if (extra) extra[nextra++] = "-r"; break;
         case 'A': if (extra) extra[nextra++] = optarg; break;
         case '1': one_per_pair = true; break;
+        case 'D': twins = true; break;
         case 't': ca.tree = optarg; break;
         case 'C': ca.capture = optarg; break;
         case 'p': if (ca.prev) ca.prev[ca.nr_prev++] = optarg; break;
@@ -691,6 +703,19 @@ int cmd_diff(int argc, char **argv)
     if (!logs || !pids || !status || helper_remove_tree(logs) || helper_make_dirs(logs)) {
         rc = helper_fail(cmd, "cannot set up %s/logs: %s", work, strerror(errno));
         goto out;
+    }
+    /* A tree built without -g: the changed units again with -g, for the layout check
+     * (only pairs collected here: their trees are known). */
+    if (twins && ca.tree && nobj) {
+        int made = helper_layout_twins(cmd, work, objs, nobj, ca.from, ca.tree, jobs);
+        if (made < 0) {
+            rc = 1;
+            goto out;
+        }
+        if (made) {
+            extra[nextra++] = "--dwarf-from";
+            extra[nextra++] = ".dwarf";
+        }
     }
     if (nobj && !one_per_pair && pairs_safe(work, objs, nobj)) {
         /* A worker whose input is gone must not take the helper down with it. */
@@ -762,6 +787,7 @@ out:
     free(status);
     helper_free_lines(collected, nr_collected);
     free(ca.prev);
+    free(ca.from);
     free(extra);
     return rc;
 }
