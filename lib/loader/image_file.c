@@ -368,6 +368,7 @@ static int load_record(struct lpl_stack *st, struct lpl_verdict *v)
     struct rbuf r;
     uint32_t namesz, descsz, type;
     uint64_t count, i, j;
+    const void *magic;
 
     if (!s)
         return 0;
@@ -382,7 +383,8 @@ static int load_record(struct lpl_stack *st, struct lpl_verdict *v)
     if (type != RECORD_TYPE || 12 + align_up(namesz, 4) + (uint64_t)descsz > s->size)
         return lpl_fail(v, EINVAL, "%s: %s: not a record of this tool", st->path, RECORD_SECTION);
     r.len = descsz;
-    if (memcmp(take(&r, 8) ?: "", RECORD_MAGIC, 8) != 0)
+    magic = take(&r, 8); /* NULL when the descriptor is shorter than the magic */
+    if (!magic || memcmp(magic, RECORD_MAGIC, 8) != 0)
         return lpl_fail(v, EINVAL, "%s: %s: bad magic", st->path, RECORD_SECTION);
     count = take64(&r);
     if (count > 1024)
