@@ -46,9 +46,8 @@ int lpe_index_section(struct lpe_object *obj, struct lpe_section *sec, struct lp
     if (failed)
         return oom(err);
     if (first) {
-        while (first->next_same_name)
-            first = first->next_same_name;
-        first->next_same_name = sec;
+        (first->last_same_name ? first->last_same_name : first)->next_same_name = sec;
+        first->last_same_name = sec;
     }
     return 0;
 }
@@ -64,9 +63,8 @@ int lpe_index_symbol(struct lpe_object *obj, struct lpe_symbol *sym, struct lp_e
     if (failed)
         return oom(err);
     if (first) {
-        while (first->next_same_name)
-            first = first->next_same_name;
-        first->next_same_name = sym;
+        (first->last_same_name ? first->last_same_name : first)->next_same_name = sym;
+        first->last_same_name = sym;
     }
     return 0;
 }

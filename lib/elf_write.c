@@ -161,14 +161,20 @@ int lpe_rename_symbol(struct lpe_object *obj, struct lpe_symbol *sym, const char
                 free(n);
                 return oom(err);
             }
+            next->last_same_name = sym->last_same_name == next ? NULL : sym->last_same_name;
         }
     } else {
-        for (; first; first = first->next_same_name)
-            if (first->next_same_name == sym) {
-                first->next_same_name = sym->next_same_name;
+        struct lpe_symbol *prev;
+
+        for (prev = first; prev; prev = prev->next_same_name)
+            if (prev->next_same_name == sym) {
+                prev->next_same_name = sym->next_same_name;
+                if (first->last_same_name == sym)
+                    first->last_same_name = prev == first ? NULL : prev;
                 break;
             }
     }
+    sym->last_same_name = NULL;
     sym->next_same_name = NULL;
     free(sym->name);
     sym->name = n;

@@ -48,7 +48,9 @@ struct lpe_section {
     struct lpe_symbol **by_offset;    /* defined non-section symbols, sorted by value */
     size_t nr_by_offset;
 
-    struct lpe_section *next_same_name;
+    /* Sections of the same name, in index order; the first of a chain (the one
+     * lpe_find_section returns) also knows its last, so adding one is O(1). */
+    struct lpe_section *next_same_name, *last_same_name;
     void *priv;                       /* free for the stage using the model */
     bool omit;                        /* lpe_write leaves it (and its relocations) out */
     bool borrowed;                    /* data points into a buffer the object does not own
@@ -62,7 +64,7 @@ struct lpe_symbol {
     unsigned char bind, type; /* GELF_ST_BIND/TYPE of sym.st_info */
     struct lpe_section *sec;  /* NULL for undefined, absolute and common symbols */
     const char *file;         /* for locals: name of the preceding STT_FILE symbol, else NULL */
-    struct lpe_symbol *next_same_name;
+    struct lpe_symbol *next_same_name, *last_same_name; /* as for sections */
     void *priv;
     bool omit;                /* lpe_write leaves it out (it must not be referenced) */
 };

@@ -148,10 +148,43 @@ static uint64_t fingerprint(struct diff *d, struct dsym *ds)
 
 /* --- what to ignore ---------------------------------------------------------- */
 
-static void mark_ignored(struct diff *d)
+/*
+ * The functions of each section of o, in symbol-index order: funcs[first[k]..first[k+1])
+ * are section k's.  One pass over the symbols, so looking at a section's functions
+ * costs their number, not the object's.  Caller frees *first and *funcs.
+ */
+static int functions_by_section(struct diff *d, const struct lpe_object *o, size_t **first,
+                                struct lpe_symbol ***funcs)
+{
+    size_t i, *at;
+
+    *first = calloc(o->nr_sections + 1, sizeof(**first));
+    at = calloc(o->nr_sections + 1, sizeof(*at));
+    *funcs = calloc(o->nr_symbols ? o->nr_symbols : 1, sizeof(**funcs));
+    if (!*first || !at || !*funcs) {
+        free(*first);
+        free(at);
+        free(*funcs);
+        return lp_error_set(d->err, LP_ERR_NOMEM, "out of memory");
+    }
+    for (i = 1; i < o->nr_symbols; i++)
+        if (o->symbols[i]->sec && o->symbols[i]->type == STT_FUNC)
+            (*first)[o->symbols[i]->sec->index + 1]++;
+    for (i = 1; i <= o->nr_sections; i++)
+        (*first)[i] += (*first)[i - 1];
+    memcpy(at, *first, (o->nr_sections + 1) * sizeof(*at));
+    for (i = 1; i < o->nr_symbols; i++)
+        if (o->symbols[i]->sec && o->symbols[i]->type == STT_FUNC)
+            (*funcs)[at[o->symbols[i]->sec->index]++] = o->symbols[i];
+    free(at);
+    return 0;
+}
+
+static int mark_ignored(struct diff *d)
 {
     struct lpe_section *s = lpe_find_section(d->patched, LIVEPATCH_SEC_IGNORE_FUNCS);
-    size_t i, j;
+    struct lpe_symbol **funcs = NULL;
+    size_t i, j, *first = NULL;
 
     if (s && s->rela)
         for (i = 0; i < s->rela->nr_relas; i++) {
@@ -174,15 +207,18 @@ static void mark_ignored(struct diff *d)
             name = (const char *)strs->data + off;
             if (!memchr(name, '\0', strs->size - (size_t)off))
                 continue;
+            if (!first && functions_by_section(d, d->patched, &first, &funcs))
+                return -1;
             for (ign = lpe_find_section(d->patched, name); ign; ign = ign->next_same_name)
-                for (j = 1; j < d->patched->nr_symbols; j++)
-                    if (d->patched->symbols[j]->sec == ign &&
-                        d->patched->symbols[j]->type == STT_FUNC) {
-                        DS(d->patched->symbols[j])->status = ST_SAME;
-                        diff_note(d, LPD_IGNORED, d->patched->symbols[j]->name,
-                                  "in section %s, listed by LIVEPATCH_IGNORE_SECTION", name);
-                    }
+                for (j = first[ign->index]; j < first[ign->index + 1]; j++) {
+                    DS(funcs[j])->status = ST_SAME;
+                    diff_note(d, LPD_IGNORED, funcs[j]->name,
+                              "in section %s, listed by LIVEPATCH_IGNORE_SECTION", name);
+                }
         }
+    free(first);
+    free(funcs);
+    return 0;
 }
 
 /* Sections that are the toolchain's or the loader's business, not program data. */
@@ -305,29 +341,33 @@ out:
     free(pb);
 }
 
-static bool references(struct diff *d, const struct lpe_symbol *f, const struct lpe_symbol *target)
+/* Stamp every symbol a relocation of function f points at with `mark`. */
+static void mark_references(struct diff *d, const struct lpe_symbol *f, unsigned mark)
 {
     size_t n, i;
     struct lpe_rela *r = lpe_relas_in(f->sec, f->sym.st_value, f->sym.st_value + f->sym.st_size,
                                       &n);
     for (i = 0; i < n; i++)
-        if (diff_rela_target(d, f->sec, &r[i]) == target)
-            return true;
-    return false;
+        DS(diff_rela_target(d, f->sec, &r[i]))->ref_mark = mark;
 }
 
 /* A patched function that starts or stops using an existing static changes how state
- * is shared between old and new code: say so. */
+ * is shared between old and new code: say so.  What each side references is stamped
+ * once with a fresh mark (a relocation's target is in its own object, so the marks of
+ * the two sides never meet), then each relocation is one look at its target's twin. */
 static void report_static_use(struct diff *d, const struct dsym *p)
 {
     const struct lpe_symbol *f = p->sym, *o = p->twin;
+    unsigned mark = ++d->ref_mark;
     size_t n, i;
     struct lpe_rela *r;
 
+    mark_references(d, o, mark);
+    mark_references(d, f, mark);
     r = lpe_relas_in(f->sec, f->sym.st_value, f->sym.st_value + f->sym.st_size, &n);
     for (i = 0; i < n; i++) {
         const struct dsym *st = DS(diff_rela_target(d, f->sec, &r[i]));
-        if (st->compiler_made && st->twin && !references(d, o, st->twin))
+        if (st->compiler_made && st->twin && DS(st->twin)->ref_mark != mark)
             diff_log(d, "%s gains a reference to the existing static %s", f->name,
                      st->twin->name);
     }
@@ -335,7 +375,7 @@ static void report_static_use(struct diff *d, const struct dsym *p)
     for (i = 0; i < n; i++) {
         const struct lpe_symbol *t = diff_rela_target(d, o->sec, &r[i]);
         const struct dsym *st = DS(t);
-        if (st->compiler_made && (!st->twin || !references(d, f, st->twin)))
+        if (st->compiler_made && (!st->twin || DS(st->twin)->ref_mark != mark))
             diff_log(d, "%s no longer references the static %s", f->name, t->name);
     }
 }
@@ -366,7 +406,8 @@ int diff_compare(struct diff *d)
     size_t i;
     char why[512];
 
-    mark_ignored(d);
+    if (mark_ignored(d))
+        return -1;
     note_left_out(d);
     for (i = 1; i < d->patched->nr_symbols; i++) {
         struct dsym *p = DS(d->patched->symbols[i]);

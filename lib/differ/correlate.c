@@ -112,19 +112,87 @@ static void link_parents(struct lpe_object *o)
 }
 
 /*
+ * The statics a function's relocations reach, by normalised name: for each name the
+ * ones still unpaired, in relocation order.  A static, once paired, stays paired, so
+ * each name's cursor only moves forward.
+ */
+struct static_index {
+    struct lp_hash *by_norm;      /* norm -> struct static_name */
+    struct static_name { size_t cur, last; } *names;
+    struct dsym **cand;           /* by relocation: its static, or NULL */
+    size_t *next;                 /* by relocation: the next one of the same name */
+};
+
+static void static_index_free(struct static_index *x)
+{
+    lp_hash_free(x->by_norm);
+    free(x->names);
+    free(x->cand);
+    free(x->next);
+    memset(x, 0, sizeof(*x));
+}
+
+static int static_index_build(struct diff *d, struct static_index *x,
+                              const struct lpe_section *sec, const struct lpe_rela *r, size_t n)
+{
+    size_t k, nr_names = 0;
+
+    x->by_norm = lp_hash_new(n);
+    x->names = calloc(n ? n : 1, sizeof(*x->names));
+    x->cand = calloc(n ? n : 1, sizeof(*x->cand));
+    x->next = calloc(n ? n : 1, sizeof(*x->next));
+    if (!x->by_norm || !x->names || !x->cand || !x->next)
+        return lp_error_set(d->err, LP_ERR_NOMEM, "out of memory");
+    for (k = 0; k < n; k++) {
+        struct dsym *st = DS(diff_rela_target(d, sec, &r[k]));
+        struct static_name *nm;
+        int failed = 0;
+
+        x->next[k] = SIZE_MAX;
+        if (!st->compiler_made || st->twin)
+            continue;
+        x->cand[k] = st;
+        nm = lp_hash_insert(x->by_norm, st->norm, &x->names[nr_names], &failed);
+        if (failed)
+            return lp_error_set(d->err, LP_ERR_NOMEM, "out of memory");
+        if (!nm) {
+            x->names[nr_names].cur = x->names[nr_names].last = k;
+            nr_names++;
+        } else {
+            x->next[nm->last] = k;
+            nm->last = k;
+        }
+    }
+    return 0;
+}
+
+/* The first static still unpaired that is called `norm`, or NULL. */
+static struct dsym *static_index_take(struct static_index *x, const char *norm)
+{
+    struct static_name *nm = lp_hash_find(x->by_norm, norm);
+
+    if (!nm)
+        return NULL;
+    while (nm->cur != SIZE_MAX && x->cand[nm->cur]->twin)
+        nm->cur = x->next[nm->cur];
+    return nm->cur != SIZE_MAX ? x->cand[nm->cur] : NULL;
+}
+
+/*
  * Statics that a function uses: pair them through the function's twin.  A static
  * the patched function uses but its original did not is paired by name when the
  * unit has only one static of that name (the function gained a reference to it);
  * both cases are reported in the log.
  */
-static void correlate_statics(struct diff *d)
+static int correlate_statics(struct diff *d)
 {
-    size_t i, j, k;
+    size_t i, j;
 
     for (i = 1; i < d->patched->nr_symbols; i++) {
         struct dsym *pf = DS(d->patched->symbols[i]);
         const struct lpe_section *ps, *os;
         struct lpe_rela *pr, *orr;
+        struct static_index idx = { 0 };
         size_t npr, nor;
 
         if (pf->sym->type != STT_FUNC || !pf->twin)
@@ -136,21 +204,24 @@ static void correlate_statics(struct diff *d)
         orr = lpe_relas_in(os, pf->twin->sym.st_value,
                            pf->twin->sym.st_value + pf->twin->sym.st_size, &nor);
         for (j = 0; j < npr; j++) {
-            struct dsym *ps_static = DS(diff_rela_target(d, ps, &pr[j]));
+            struct dsym *ps_static = DS(diff_rela_target(d, ps, &pr[j])), *os_static;
+
             if (!ps_static->compiler_made || ps_static->twin)
                 continue;
-            for (k = 0; k < nor; k++) {
-                struct dsym *os_static = DS(diff_rela_target(d, os, &orr[k]));
-                if (os_static->compiler_made && !os_static->twin &&
-                    strcmp(os_static->norm, ps_static->norm) == 0) {
-                    pair(ps_static, os_static);
-                    diff_log(d, "static %s (original %s) correlated through %s",
-                             ps_static->sym->name, os_static->sym->name, pf->sym->name);
-                    break;
-                }
+            if (!idx.by_norm && static_index_build(d, &idx, os, orr, nor)) {
+                static_index_free(&idx);
+                return -1;
+            }
+            os_static = static_index_take(&idx, ps_static->norm);
+            if (os_static) {
+                pair(ps_static, os_static);
+                diff_log(d, "static %s (original %s) correlated through %s",
+                         ps_static->sym->name, os_static->sym->name, pf->sym->name);
             }
         }
+        static_index_free(&idx);
     }
+    return 0;
 }
 
 int diff_correlate(struct diff *d)
@@ -191,7 +262,11 @@ int diff_correlate(struct diff *d)
         if (o && !o->twin && o->sym->type == p->sym->type)
             pair(p, o);
     }
-    correlate_statics(d);
+    if (correlate_statics(d)) {
+        lp_hash_free(oidx);
+        lp_hash_free(pidx);
+        return -1;
+    }
     /* Statics no function pairs: by normalised name when it is unique on both sides. */
     for (i = 1; i < d->patched->nr_symbols; i++) {
         struct dsym *p = DS(d->patched->symbols[i]), *o;

@@ -37,6 +37,8 @@ struct dsym {
     struct lpe_symbol *out;       /* symbol in the output object */
     struct lpe_section *out_sec;  /* section made for it in the output object */
     struct dsym *parent;          /* for foo.cold / foo.part.N: foo */
+    unsigned ref_mark;            /* compare.c: == d->ref_mark when the function looked at
+                                   * references it */
 };
 
 struct dsec {
@@ -61,6 +63,7 @@ struct diff {
     char suffix[16];              /* ".lp_xxxxxxxx" appended to renamed new locals */
     size_t dwarf_sizes[3];        /* bug_frame, exception_table_entry, alt_instr */
     size_t nr_changed, nr_init_changed;
+    unsigned ref_mark;            /* compare.c: the last mark given (see struct dsym) */
     bool refused;
     /* Expectations declared with LIVEPATCH_EXPECT, by patched function. */
     struct expect { struct lpe_symbol *func; uint8_t len; uint8_t data[31]; } *expects;

@@ -426,15 +426,36 @@ int lpl_check_stacked(const void *buf, size_t len, const char *name,
 
 /* --- symbols ------------------------------------------------------------------------------ */
 
-/* Is this symbol the new code of some function entry (it may then share the old name)? */
-static bool is_new_addr(const struct lpl_payload *p, const struct lpe_symbol *y)
+static int cmp_u64(const void *a, const void *b)
 {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The new code's address of every function entry, sorted (NULL when there are none or
+ * on ENOMEM: *n says which). */
+static uint64_t *new_addrs(const struct lpl_payload *p, size_t *n)
+{
+    uint64_t *a = malloc((p->nr_funcs ? p->nr_funcs : 1) * sizeof(*a));
     size_t i;
+
+    *n = 0;
+    if (!a)
+        return NULL;
     for (i = 0; i < p->nr_funcs; i++)
-        if (p->funcs[i].new_sec && p->addr[p->funcs[i].new_sec->index] + p->funcs[i].new_off ==
-                                       p->addr[y->sec->index] + y->sym.st_value)
-            return true;
-    return false;
+        if (p->funcs[i].new_sec)
+            a[(*n)++] = p->addr[p->funcs[i].new_sec->index] + p->funcs[i].new_off;
+    qsort(a, *n, sizeof(*a), cmp_u64);
+    return a;
+}
+
+/* Is this symbol the new code of some function entry (it may then share the old name)? */
+static bool is_new_addr(const struct lpl_payload *p, const uint64_t *addrs, size_t n,
+                        const struct lpe_symbol *y)
+{
+    uint64_t at = p->addr[y->sec->index] + y->sym.st_value;
+
+    return n && bsearch(&at, addrs, n, sizeof(*addrs), cmp_u64) != NULL;
 }
 
 /* The address of a new symbol of an already-loaded payload with this name, or 0. */
@@ -457,13 +478,16 @@ static int collect_new_symbols(struct lpl_payload *p, const struct lpi_image *im
 {
     const struct lpe_object *o = p->elf;
     struct lp_hash *index = lp_hash_new(o->nr_symbols);
-    size_t i;
+    uint64_t *addrs;
+    size_t i, nr_addrs;
     int failed;
 
     if (!index)
         return lpl_fail(v, ENOMEM, "out of memory");
+    addrs = new_addrs(p, &nr_addrs);
     p->syms = calloc(o->nr_symbols, sizeof(*p->syms));
-    if (!p->syms) {
+    if (!p->syms || !addrs) {
+        free(addrs);
         lp_hash_free(index);
         return lpl_fail(v, ENOMEM, "out of memory");
     }
@@ -476,14 +500,16 @@ static int collect_new_symbols(struct lpl_payload *p, const struct lpi_image *im
         if (!y->name[0] || !loaded_section(y->sec) ||
             ((y->sec->sh.sh_flags & SHF_MERGE) && strncmp(y->name, ".L", 2) == 0))
             continue;
-        if (is_new_addr(p, y))
+        if (is_new_addr(p, addrs, nr_addrs, y))
             continue;
         if (!structural && (lpi_lookup(img, y->name, &e) || e.code == LP_ERR_AMBIGUOUS)) {
+            free(addrs);
             lp_hash_free(index);
             return lpl_fail(v, EEXIST, "%s: symbol %s: duplicate new symbol: the image "
                             "already has it", p->name, y->name);
         }
         if (loaded_symbol(loaded, nr_loaded, y->name)) {
+            free(addrs);
             lp_hash_free(index);
             return lpl_fail(v, EEXIST, "%s: symbol %s: duplicate new symbol: a loaded payload "
                             "already has it", p->name, y->name);
@@ -496,11 +522,13 @@ static int collect_new_symbols(struct lpl_payload *p, const struct lpi_image *im
         failed = 0;
         lp_hash_insert(index, y->name, &p->syms[p->nr_syms], &failed);
         if (failed) {
+            free(addrs);
             lp_hash_free(index);
             return lpl_fail(v, ENOMEM, "out of memory");
         }
         p->nr_syms++;
     }
+    free(addrs);
     p->sym_index = index;
     return 0;
 }
