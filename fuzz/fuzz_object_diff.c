@@ -48,8 +48,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (st == LPD_WRITTEN) {
         lp_error_clear(&e);
-        if (lpe_open(out, &obj, &e))
+        if (lpe_open(out, &obj, &e)) {
+            fprintf(stderr, "fuzz_object_diff: the payload object written is refused: %s\n",
+                    e.msg);
             abort(); /* the differ wrote something its own reader refuses */
+        }
         lpe_close(obj);
         unlink(out);
     } else if (access(out, F_OK) == 0) {

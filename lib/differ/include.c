@@ -38,6 +38,17 @@ struct lpe_section *diff_out_section(struct diff *d, struct lpe_section *src, ui
     struct lpe_section *o;
     bool nobits = src->sh.sh_type == SHT_NOBITS;
 
+    /* A symbol or relocation of the patched object may point into a section of ELF
+     * metadata (a section symbol of .symtab, say): that is no code or data to carry, and
+     * a copy would be a second symbol table in the payload object. */
+    if (src->sh.sh_type == SHT_SYMTAB || src->sh.sh_type == SHT_STRTAB ||
+        src->sh.sh_type == SHT_RELA || src->sh.sh_type == SHT_REL ||
+        src->sh.sh_type == SHT_GROUP || src->sh.sh_type == SHT_SYMTAB_SHNDX ||
+        src->sh.sh_type == SHT_DYNSYM || src->sh.sh_type == SHT_NULL) {
+        lp_error_set(d->err, LP_ERR_FORMAT, "%s: section %s (ELF type %u) is referred to as "
+                     "if it held code or data", d->patched->path, src->name, src->sh.sh_type);
+        return NULL;
+    }
     /* The hypervisor places no section on more than a page; and an alignment of, say,
      * 2^32 would have the payload object written as a file of gigabytes of padding. */
     if (src->sh.sh_addralign > DIFF_MAX_ALIGN) {
