@@ -20,6 +20,7 @@
 #include "livepatch/differ.h"
 #include "livepatch/elf.h"
 #include "livepatch/image.h"
+#include "livepatch/special.h"
 
 enum dstatus { ST_UNKNOWN, ST_SAME, ST_CHANGED, ST_NEW };
 
@@ -61,7 +62,7 @@ struct diff {
     struct dsec *osecs, *psecs;
     struct lp_hash *undef_out;    /* name -> undefined symbol in the output */
     char suffix[16];              /* ".lp_xxxxxxxx" appended to renamed new locals */
-    size_t dwarf_sizes[3];        /* bug_frame, exception_table_entry, alt_instr */
+    size_t dwarf_sizes[LP_NR_SPECIAL]; /* special.c: by row of the table, from the image */
     size_t nr_changed, nr_init_changed;
     unsigned ref_mark;            /* compare.c: the last mark given (see struct dsym) */
     bool refused;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "livepatch/special.h"
 #include "differ_internal.h"
 
 /*
@@ -63,11 +64,13 @@ bool diff_is_init_section(const char *name)
            strncmp(name, ".initcall", 9) == 0 || strncmp(name, ".exit.", 6) == 0;
 }
 
-/* Tables whose entries belong to functions; special.c keeps the entries of carried ones. */
+/* Tables whose entries belong to functions (livepatch/special.h); special.c keeps the
+ * entries of carried ones. */
 bool diff_is_special_section(const char *name)
 {
-    return strncmp(name, ".bug_frames.", 12) == 0 || strcmp(name, ".ex_table") == 0 ||
-           strcmp(name, ".altinstructions") == 0 || strcmp(name, ".alt_call_sites") == 0;
+    const struct lp_special *sp = lp_special_find(name);
+
+    return sp && sp->differ == LP_SPECIAL_KEEP_OWNED_ENTRIES;
 }
 
 bool diff_is_debug_section(const struct lpe_section *s)

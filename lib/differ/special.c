@@ -1,13 +1,16 @@
 /*
  * special.c - the hypervisor's tables whose entries belong to functions: bug
- * frames, the exception table, alternatives and alternative-call sites.
+ * frames, the exception table, alternatives and alternative-call sites (the rows
+ * of livepatch/special.h, which the loader reads too).
  *
  * An object's table has entries for all of its functions; the payload must keep
  * exactly the entries of the functions it carries (the loader registers them for
  * the new code) and no others (they would point into code that is not there).
- * An entry belongs to the function its first field points at.  Entry sizes come
- * from payload.h, or from BUG_STRUCT_SIZE / EX_STRUCT_SIZE / ALT_STRUCT_SIZE in
- * the environment, as the upstream tool allows.
+ * An entry belongs to the function its first field points at.  A row's entry size
+ * is, first match wins: the lpd_options size, its variable in the environment
+ * (BUG_STRUCT_SIZE / EX_STRUCT_SIZE / ALT_STRUCT_SIZE, as the upstream tool allows),
+ * the size of its struct in the image's DWARF, then payload.h's; .alt_call_sites
+ * entries are always payload.h's size.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +18,8 @@
 #include "livepatch/payload.h"
 #include "differ_internal.h"
 
-/* Environment first (as upstream allows), then the image's DWARF, then payload.h. */
+/* The option first, then the environment (as upstream allows), then the image's DWARF,
+ * then payload.h; the log says which. */
 static size_t pick_size(struct diff *d, const char *table, const char *var, size_t opt,
                         size_t dwarf, size_t dflt)
 {
@@ -38,30 +42,31 @@ static size_t pick_size(struct diff *d, const char *table, const char *var, size
     return size;
 }
 
-static size_t entry_size(struct diff *d, const char *name)
+/* The entry size the differ uses for a table of row sp called name. */
+static size_t entry_size(struct diff *d, const struct lp_special *sp, const char *name)
 {
-    if (strncmp(name, ".bug_frames.", 12) == 0)
-        return pick_size(d, name, "BUG_STRUCT_SIZE", d->opts->bug_frame_size, d->dwarf_sizes[0],
-                         LIVEPATCH_BUG_FRAME_SIZE);
-    if (strcmp(name, ".ex_table") == 0)
-        return pick_size(d, name, "EX_STRUCT_SIZE", d->opts->ex_table_size, d->dwarf_sizes[1],
-                         LIVEPATCH_EX_TABLE_SIZE);
-    if (strcmp(name, ".altinstructions") == 0)
-        return pick_size(d, name, "ALT_STRUCT_SIZE", d->opts->altinstr_size, d->dwarf_sizes[2],
-                         LIVEPATCH_ALTINSTR_SIZE);
-    return LIVEPATCH_ALT_CALL_SITE_SIZE;
+    const size_t opt[LP_NR_SPECIAL] = {
+        [LP_SPECIAL_BUG_FRAMES] = d->opts->bug_frame_size,
+        [LP_SPECIAL_EX_TABLE] = d->opts->ex_table_size,
+        [LP_SPECIAL_ALTINSTR] = d->opts->altinstr_size,
+    };
+    size_t row = (size_t)(sp - lp_special_sections);
+
+    if (!sp->size_env)
+        return sp->entry_size;
+    return pick_size(d, name, sp->size_env, opt[row], d->dwarf_sizes[row], sp->entry_size);
 }
 
 /*
  * A bug frame's 32-bit fields hold a 24-bit displacement with line-number bits added
- * on top (Xen's BUG_FRAME): the part of the addend above the displacement is not
- * an offset and must stay out of symbol lookups.
+ * on top (Xen's BUG_FRAME; line_bits in the table): the part of the addend above the
+ * displacement is not an offset and must stay out of symbol lookups.
  */
-static int64_t non_offset_part(const struct lpe_section *s, int64_t addend)
+static int64_t non_offset_part(const struct lp_special *sp, int64_t addend)
 {
     int64_t disp;
 
-    if (strncmp(s->name, ".bug_frames.", 12) != 0)
+    if (!sp->line_bits)
         return 0;
     disp = addend & 0xffffff;
     if (disp & 0x800000)
@@ -70,7 +75,8 @@ static int64_t non_offset_part(const struct lpe_section *s, int64_t addend)
 }
 
 /* The function an entry's first field points at, or NULL. */
-static struct lpe_symbol *owner(struct diff *d, const struct lpe_section *s, uint64_t off)
+static struct lpe_symbol *owner(struct diff *d, const struct lp_special *sp,
+                                const struct lpe_section *s, uint64_t off)
 {
     struct lpe_rela *r, plain;
     struct lpe_symbol *t;
@@ -80,14 +86,14 @@ static struct lpe_symbol *owner(struct diff *d, const struct lpe_section *s, uin
     if (!n)
         return NULL;
     plain = *r;
-    plain.addend -= non_offset_part(s, r->addend);
+    plain.addend -= non_offset_part(sp, r->addend);
     t = diff_rela_target(d, s, &plain);
     return t->type == STT_FUNC ? t : NULL;
 }
 
-static int filter_table(struct diff *d, struct lpe_section *s)
+static int filter_table(struct diff *d, const struct lp_special *sp, struct lpe_section *s)
 {
-    size_t esize = entry_size(d, s->name), nent, i, kept = 0;
+    size_t esize = entry_size(d, sp, s->name), nent, i, kept = 0;
     struct lpe_section *out = NULL;
     unsigned char *buf;
 
@@ -100,7 +106,7 @@ static int filter_table(struct diff *d, struct lpe_section *s)
         return lp_error_set(d->err, LP_ERR_NOMEM, "out of memory");
     for (i = 0; i < nent; i++) {
         uint64_t off = i * esize, len = esize;
-        struct lpe_symbol *f = owner(d, s, off);
+        struct lpe_symbol *f = owner(d, sp, s, off);
         struct lpe_rela *r;
         size_t n, k;
 
@@ -120,7 +126,7 @@ static int filter_table(struct diff *d, struct lpe_section *s)
         for (k = 0; k < n; k++) {
             struct lpe_symbol *sym;
             struct lpe_rela plain = r[k];
-            int64_t addend, extra = non_offset_part(s, r[k].addend);
+            int64_t addend, extra = non_offset_part(sp, r[k].addend);
 
             plain.addend -= extra;
             if (diff_map_rela(d, s, &plain, &sym, &addend, f->name) ||
@@ -143,18 +149,29 @@ static int filter_table(struct diff *d, struct lpe_section *s)
 
 int diff_special(struct diff *d)
 {
-    static const char *const structs[] = { "bug_frame", "exception_table_entry", "alt_instr" };
-    size_t i, nr = d->patched->nr_sections;
+    const char *structs[LP_NR_SPECIAL];
+    size_t where[LP_NR_SPECIAL], sizes[LP_NR_SPECIAL] = { 0 }, nr_structs = 0, i, k;
+    size_t nr = d->patched->nr_sections;
 
+    /* The image's DWARF sizes of the tables' structs, read once when there is a table. */
     for (i = 1; i < nr; i++)
         if (diff_is_special_section(d->patched->sections[i]->name)) {
-            lpi_struct_sizes(d->image, structs, d->dwarf_sizes, 3);
+            for (k = 0; k < LP_NR_SPECIAL; k++)
+                if (lp_special_sections[k].dwarf_struct) {
+                    where[nr_structs] = k;
+                    structs[nr_structs++] = lp_special_sections[k].dwarf_struct;
+                }
+            lpi_struct_sizes(d->image, structs, sizes, nr_structs);
+            for (k = 0; k < nr_structs; k++)
+                d->dwarf_sizes[where[k]] = sizes[k];
             break;
         }
 
     for (i = 1; i < nr; i++) {
         struct lpe_section *s = d->patched->sections[i];
-        if (diff_is_special_section(s->name) && filter_table(d, s))
+        const struct lp_special *sp = lp_special_find(s->name);
+
+        if (sp && sp->differ == LP_SPECIAL_KEEP_OWNED_ENTRIES && filter_table(d, sp, s))
             return -1;
     }
     return 0;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "livepatch/hash.h"
+#include "livepatch/special.h"
 #include "loader_internal.h"
 
 static void free_funcs(struct lpl_payload *p)
@@ -867,6 +868,7 @@ static int check_hooks(struct lpl_payload *p, struct lpl_verdict *v)
     return 0;
 }
 
+/* The tables of livepatch/special.h hold whole entries. */
 static int check_special(struct lpl_payload *p, struct lpl_verdict *v)
 {
     const struct lpe_object *o = p->elf;
@@ -874,23 +876,14 @@ static int check_special(struct lpl_payload *p, struct lpl_verdict *v)
 
     for (i = 1; i < o->nr_sections; i++) {
         const struct lpe_section *s = o->sections[i];
-        size_t esize = 0, bl = strlen(LIVEPATCH_SEC_BUG_FRAMES);
+        const struct lp_special *sp = lp_special_find(s->name);
 
         /* Only the first section of a name counts, as in the hypervisor's look-ups. */
-        if (lpe_find_section(o, s->name) != s)
+        if (!sp || !lp_special_loader_name(sp, s->name) || lpe_find_section(o, s->name) != s)
             continue;
-        if (strncmp(s->name, LIVEPATCH_SEC_BUG_FRAMES, bl) == 0 && s->name[bl] >= '0' &&
-            s->name[bl] < '0' + LIVEPATCH_NR_BUG_FRAMES && !s->name[bl + 1])
-            esize = LIVEPATCH_BUG_FRAME_SIZE;
-        else if (strcmp(s->name, LIVEPATCH_SEC_EX_TABLE) == 0)
-            esize = LIVEPATCH_EX_TABLE_SIZE;
-        else if (strcmp(s->name, LIVEPATCH_SEC_ALTINSTR) == 0)
-            esize = LIVEPATCH_ALTINSTR_SIZE;
-        else if (strcmp(s->name, LIVEPATCH_SEC_ALT_CALL_SITES) == 0)
-            esize = LIVEPATCH_ALT_CALL_SITE_SIZE;
-        if (esize && s->size % esize)
+        if (sp->loader == LP_SPECIAL_WHOLE_ENTRIES && s->size % sp->entry_size)
             return lpl_fail(v, EINVAL, "%s: %s: size %zu is not a multiple of its %zu-byte "
-                            "entries", p->name, s->name, s->size, esize);
+                            "entries", p->name, s->name, s->size, sp->entry_size);
     }
     return 0;
 }
