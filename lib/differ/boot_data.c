@@ -115,7 +115,7 @@ static uint64_t entry_key(struct diff *d, const struct lpe_symbol *s)
         const struct lpe_symbol *ts;
 
         h = lp_hash_bytes(&r[i].type, sizeof(r[i].type), h + r[i].offset - start);
-        diff_resolve(d, s->sec, &r[i], &t);
+        diff_resolve(d, s->sec, &r[i], 0, &t);
         if (t.via_section && is_strings(t.sec) && t.sec->data && t.off >= 0 &&
             (uint64_t)t.off < t.sec->size) {
             h = lp_hash_bytes(t.sec->data + t.off,

@@ -70,7 +70,7 @@ static uint64_t rela_key(struct diff *d, uint64_t h, const struct lpe_section *s
     struct diff_target t;
 
     h = mix_u64(h, r->type);
-    diff_resolve(d, sec, r, &t);
+    diff_resolve(d, sec, r, 0, &t);
     if (t.via_section) {
         const struct lpe_section *x = t.sec;
 
@@ -197,15 +197,15 @@ static int mark_ignored(struct diff *d)
     s = lpe_find_section(d->patched, LIVEPATCH_SEC_IGNORE_SECS);
     if (s && s->rela)
         for (i = 0; i < s->rela->nr_relas; i++) {
-            struct lpe_section *strs, *ign;
+            struct lpe_section *ign;
+            struct diff_target t;
             const char *name;
-            int64_t off;
 
-            if (!diff_rela_place(d, s, &s->rela->relas[i], &strs, &off) || !strs->data ||
-                off < 0 || (uint64_t)off >= strs->size)
+            diff_resolve(d, s, &s->rela->relas[i], DIFF_PLACE, &t);
+            if (!t.sec || !t.sec->data || t.off < 0 || (uint64_t)t.off >= t.sec->size)
                 continue;
-            name = (const char *)strs->data + off;
-            if (!memchr(name, '\0', strs->size - (size_t)off))
+            name = (const char *)t.sec->data + t.off;
+            if (!memchr(name, '\0', t.sec->size - (size_t)t.off))
                 continue;
             if (!first && functions_by_section(d, d->patched, &first, &funcs))
                 return -1;
@@ -234,14 +234,13 @@ static void target_words(struct diff *d, const struct lpe_section *sec, const st
                          char *buf, size_t size)
 {
     struct diff_target t;
-    struct lpe_section *x;
-    int64_t off, within;
+    int64_t within;
 
-    diff_resolve(d, sec, r, &t);
-    if (diff_rela_place(d, sec, r, &x, &off) && is_strings(x) && x->data && off >= 0 &&
-        (uint64_t)off < x->size) {
-        size_t left = x->size - (size_t)off;
-        const char *str = (const char *)x->data + off;
+    diff_resolve(d, sec, r, DIFF_PLACE, &t);
+    if (t.sec && is_strings(t.sec) && t.sec->data && t.off >= 0 &&
+        (uint64_t)t.off < t.sec->size) {
+        size_t left = t.sec->size - (size_t)t.off;
+        const char *str = (const char *)t.sec->data + t.off;
 
         snprintf(buf, size, "\"%.*s\"", (int)strnlen(str, left < 80 ? left : 80), str);
         return;
@@ -251,7 +250,7 @@ static void target_words(struct diff *d, const struct lpe_section *sec, const st
         return;
     }
     /* The place meant, relative to the symbol (an instruction's bias is not part of it). */
-    within = t.addend + (t.via_section ? t.off - t.sec_addend : diff_pc_bias(d, sec, r));
+    within = t.addend + t.bias;
     if (within)
         snprintf(buf, size, "%s%+lld", t.sym->name, (long long)within);
     else

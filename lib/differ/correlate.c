@@ -32,7 +32,10 @@ static int setup(struct diff *d, struct lpe_object *o, struct dsym **syms, struc
     if (!*syms || !*secs)
         return lp_error_set(d->err, LP_ERR_NOMEM, "out of memory");
     for (i = 1; i < o->nr_sections; i++) {
+        const struct lp_special *sp = lp_special_find(o->sections[i]->name);
+
         (*secs)[i].sec = o->sections[i];
+        (*secs)[i].line_bits = sp && sp->line_bits;
         o->sections[i]->priv = &(*secs)[i];
     }
     for (i = 1; i < o->nr_symbols; i++) {

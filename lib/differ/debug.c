@@ -16,12 +16,12 @@ static struct lpe_symbol *debug_target(struct diff *d, const struct lpe_section 
 {
     struct diff_target t;
 
-    diff_resolve(d, sec, r, &t);
-    *addend = t.addend;
-    if (!r->sym->sec) /* an extern: debug information does not reach into the image */
+    diff_resolve(d, sec, r, 0, &t);
+    *addend = t.addend + t.extra;
+    if (!t.sec) /* an extern: debug information does not reach into the image */
         return NULL;
     if (t.via_section && DSEC(t.sec)->out) {
-        *addend = t.sec_addend;
+        *addend = t.sec_addend + t.extra;
         return DSEC(t.sec)->out->secsym;
     }
     return t.sym ? DS(t.sym)->out : NULL;

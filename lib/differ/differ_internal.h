@@ -49,6 +49,7 @@ struct dsec {
      * minus the field's offset (PC-relative ones only), decoded on first use. */
     signed char *pc_bias;
     bool pc_bias_done;
+    bool line_bits;               /* a bug frame table (livepatch/special.h): see diff_target */
 };
 
 struct diff {
@@ -93,37 +94,50 @@ unsigned diff_reloc_width(uint32_t type);
 const char *diff_reloc_name(uint32_t type);
 
 /*
- * target.c: what a relocation of section `sec` points at.  The one place that knows
- * how a relocation's symbol, addend and type make a target:
- *   absolute types, and PC-relative ones in data:  S + A
- *   PC-relative in an instruction:                 S + A + (end of instruction - P)
- * (end - P is decoded from the instruction: 4 for a call, 5 for `cmpb $0, x(%rip)`,
- * 8 for `movl $imm32, x(%rip)`), and through section symbols and labels finds the
- * function or object covering the target.
+ * target.c: what a relocation of section `sec` points at, the one function every pass
+ * asks (see the top of target.c for the rule).  With A' the relocation's addend minus
+ * `extra` and bias = end of instruction - P for a PC-relative field in code (else 0):
+ *   the place meant:  sec + off, off = S + A' + bias (S: the symbol's offset in sec)
+ *   the target:       a named symbol itself; through a section symbol or label, the
+ *                     function or object covering the place
+ * and a relocation written in the output keeps the field's value with
+ *   against sym:                  addend + extra
+ *   against sec's section symbol: sec_addend + extra
  */
 struct diff_target {
     /* The function or object referred to: the relocation's own symbol when it names one
      * (externs, named symbols), else the one covering the target; NULL for a place that
      * no function or object covers. */
     struct lpe_symbol *sym;
-    int64_t addend;               /* S + A as an addend against sym (against sec when sym is NULL) */
-    /* Only when reached through a section symbol or label: */
+    struct lpe_symbol *ref;       /* sym, or the relocation's own symbol when sym is NULL */
+    int64_t addend;               /* S + A' as an addend against sym (against sec when sym is NULL) */
+    int64_t bias;                 /* end of instruction - P, or 0 (see off) */
+    /* The part of the addend that is no offset: the line-number bits of a bug frame
+     * field (line_bits in livepatch/special.h), else 0.  Left out of every other field. */
+    int64_t extra;
+    /* The symbol is defined in a section (not undefined, absolute or common): */
+    struct lpe_section *sec;      /* the section the target is in, else NULL */
+    int64_t sec_addend;           /* S + A' as an addend against the start of sec */
+    /* The place decided the target (a section symbol or a label): */
     bool via_section;
-    struct lpe_section *sec;      /* the section the target is in */
-    int64_t off;                  /* the target's offset in sec: the byte meant */
-    int64_t sec_addend;           /* S + A as an addend against the start of sec */
+    /* The target's offset in sec, the byte meant: set when via_section, and for a named
+     * symbol when asked for with DIFF_PLACE (it may decode the section's instructions,
+     * which a named target does not otherwise need). */
+    int64_t off;
 };
+#define DIFF_PLACE 1u
 void diff_resolve(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r,
-                  struct diff_target *t);
-/* The section and offset of the byte a relocation of sec means, for a named symbol too
- * (false: the symbol is undefined, absolute or common). */
-bool diff_rela_place(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r,
-                     struct lpe_section **where, int64_t *off);
-/* The function or object a relocation points at; its own symbol when none covers the target. */
-struct lpe_symbol *diff_rela_target(struct diff *d, const struct lpe_section *sec,
-                                    const struct lpe_rela *r);
-/* end of instruction - P for a PC-relative relocation in code, else 0. */
-int64_t diff_pc_bias(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r);
+                  unsigned want, struct diff_target *t);
+
+/* diff_resolve's ref: the function or object a relocation points at, or its own symbol. */
+static inline struct lpe_symbol *diff_rela_target(struct diff *d, const struct lpe_section *sec,
+                                                  const struct lpe_rela *r)
+{
+    struct diff_target t;
+
+    diff_resolve(d, sec, r, 0, &t);
+    return t.ref;
+}
 
 /* compare.c: bytes of [start, start+size) with relocation fields zeroed (caller frees). */
 unsigned char *diff_masked_bytes(const struct lpe_section *sec, uint64_t start, uint64_t size);

@@ -255,8 +255,8 @@ int diff_map_rela(struct diff *d, const struct lpe_section *sec, const struct lp
                   sec->name, (unsigned long long)r->offset,
                   s->name[0] ? s->name : (s->sec ? s->sec->name : "?"));
     }
-    diff_resolve(d, sec, r, &t);
-    *addend = t.addend;
+    diff_resolve(d, sec, r, 0, &t);
+    *addend = t.addend + t.extra;
     if (!t.via_section) {
         *sym = diff_map_symbol(d, s, user);
         return *sym ? 0 : -1;
@@ -280,7 +280,7 @@ int diff_map_rela(struct diff *d, const struct lpe_section *sec, const struct lp
     if (!diff_carry_section(d, x))
         return -1;
     *sym = DSEC(x)->out->secsym;
-    *addend = t.sec_addend;
+    *addend = t.sec_addend + t.extra;
     return 0;
 }
 

@@ -57,37 +57,17 @@ static size_t entry_size(struct diff *d, const struct lp_special *sp, const char
     return pick_size(d, name, sp->size_env, opt[row], d->dwarf_sizes[row], sp->entry_size);
 }
 
-/*
- * A bug frame's 32-bit fields hold a 24-bit displacement with line-number bits added
- * on top (Xen's BUG_FRAME; line_bits in the table): the part of the addend above the
- * displacement is not an offset and must stay out of symbol lookups.
- */
-static int64_t non_offset_part(const struct lp_special *sp, int64_t addend)
-{
-    int64_t disp;
-
-    if (!sp->line_bits)
-        return 0;
-    disp = addend & 0xffffff;
-    if (disp & 0x800000)
-        disp -= 0x1000000;
-    return addend - disp;
-}
-
 /* The function an entry's first field points at, or NULL. */
-static struct lpe_symbol *owner(struct diff *d, const struct lp_special *sp,
-                                const struct lpe_section *s, uint64_t off)
+static struct lpe_symbol *owner(struct diff *d, const struct lpe_section *s, uint64_t off)
 {
-    struct lpe_rela *r, plain;
+    struct lpe_rela *r;
     struct lpe_symbol *t;
     size_t n;
 
     r = lpe_relas_in(s, off, off + 1, &n);
     if (!n)
         return NULL;
-    plain = *r;
-    plain.addend -= non_offset_part(sp, r->addend);
-    t = diff_rela_target(d, s, &plain);
+    t = diff_rela_target(d, s, r);
     return t->type == STT_FUNC ? t : NULL;
 }
 
@@ -106,7 +86,7 @@ static int filter_table(struct diff *d, const struct lp_special *sp, struct lpe_
         return lp_error_set(d->err, LP_ERR_NOMEM, "out of memory");
     for (i = 0; i < nent; i++) {
         uint64_t off = i * esize, len = esize;
-        struct lpe_symbol *f = owner(d, sp, s, off);
+        struct lpe_symbol *f = owner(d, s, off);
         struct lpe_rela *r;
         size_t n, k;
 
@@ -125,13 +105,12 @@ static int filter_table(struct diff *d, const struct lp_special *sp, struct lpe_
         r = lpe_relas_in(s, off, off + len, &n);
         for (k = 0; k < n; k++) {
             struct lpe_symbol *sym;
-            struct lpe_rela plain = r[k];
-            int64_t addend, extra = non_offset_part(sp, r[k].addend);
+            int64_t addend;
 
-            plain.addend -= extra;
-            if (diff_map_rela(d, s, &plain, &sym, &addend, f->name) ||
+            /* (a bug frame's line bits: diff_map_rela keeps them, see diff_target) */
+            if (diff_map_rela(d, s, &r[k], &sym, &addend, f->name) ||
                 lpe_add_rela(d->out, out, kept * esize + (r[k].offset - off), r[k].type,
-                             addend + extra, sym, d->err)) {
+                             addend, sym, d->err)) {
                 free(buf);
                 return -1;
             }

@@ -1,7 +1,8 @@
 /*
  * target.c - what a relocation points at.  Every pass that follows a relocation
- * (compare, correlate, include, special, debug) asks diff_resolve(), so the rule
- * below lives here and nowhere else.
+ * (correlate, compare, boot_data, include, special, debug, layout, emit) asks
+ * diff_resolve() (or diff_rela_target(), its target alone), so the rule below lives
+ * here and nowhere else.
  *
  * A relocation stores S + A (absolute types) or S + A - P (PC-relative, P the
  * address of the field).  The place the reference means:
@@ -18,6 +19,10 @@
  * which starts an instruction.  A field that lies in no decoded instruction is data
  * in code (asm's `.long x - .` in .text): it is read as data, S + A, and the log
  * says so.
+ *
+ * One field is not all offset: a bug frame's holds line-number bits above a 24-bit
+ * displacement (Xen's BUG_FRAME).  They are taken out of the addend before anything
+ * is looked up, and given back (extra) to whoever writes the relocation again.
  */
 #include <dis-asm.h>
 #include <stdlib.h>
@@ -121,7 +126,8 @@ static void decode_section(struct diff *d, const struct lpe_section *sec, struct
     }
 }
 
-int64_t diff_pc_bias(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r)
+/* end of instruction - P for a PC-relative relocation of code, else 0 (the addend rule). */
+static int64_t pc_bias(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r)
 {
     struct dsec *ds;
     struct lpe_rela *at;
@@ -141,50 +147,57 @@ int64_t diff_pc_bias(struct diff *d, const struct lpe_section *sec, const struct
     return ds->pc_bias[at - sec->rela->relas];
 }
 
-bool diff_rela_place(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r,
-                     struct lpe_section **where, int64_t *off)
+/*
+ * A bug frame's 32-bit fields hold a 24-bit displacement with line-number bits added
+ * on top (Xen's BUG_FRAME; line_bits in livepatch/special.h): the part of the addend
+ * above the displacement is not an offset.
+ */
+static int64_t non_offset_part(const struct lpe_section *sec, int64_t addend)
 {
-    const struct lpe_symbol *s = r->sym;
+    const struct dsec *ds = DSEC(sec);
+    int64_t disp;
 
-    if (!s->sec)
-        return false; /* undefined, absolute or common: only the name says where */
-    *where = s->sec;
-    *off = (s->type == STT_SECTION ? 0 : (int64_t)s->sym.st_value) + r->addend +
-           diff_pc_bias(d, sec, r);
-    return true;
+    if (!ds || !ds->line_bits)
+        return 0;
+    disp = addend & 0xffffff;
+    if (disp & 0x800000)
+        disp -= 0x1000000;
+    return addend - disp;
 }
 
 void diff_resolve(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r,
-                  struct diff_target *t)
+                  unsigned want, struct diff_target *t)
 {
     struct lpe_symbol *s = r->sym, *c;
+    int64_t a;
 
     memset(t, 0, sizeof(*t));
-    t->sym = s;
-    t->addend = r->addend;
+    t->extra = non_offset_part(sec, r->addend);
+    a = r->addend - t->extra;
+    t->sym = t->ref = s;
+    t->addend = a;
+    if (!s->sec)
+        return; /* undefined, absolute or common: only the name says where */
+    t->sec = s->sec;
+    t->sec_addend = (s->type == STT_SECTION ? 0 : (int64_t)s->sym.st_value) + a;
     /* A named symbol is the target whatever the addend; only through section symbols and
      * unsized labels (gcc's .LC0: places in their section) does the place decide. */
-    if ((s->type != STT_SECTION && s->type != STT_NOTYPE) || !s->sec)
+    t->via_section = s->type == STT_SECTION || s->type == STT_NOTYPE;
+    if (!t->via_section) {
+        if (want & DIFF_PLACE) {
+            t->bias = pc_bias(d, sec, r);
+            t->off = t->sec_addend + t->bias;
+        }
         return;
-    t->via_section = true;
-    t->sec = s->sec;
-    t->sec_addend = (s->type == STT_SECTION ? 0 : (int64_t)s->sym.st_value) + r->addend;
-    t->off = t->sec_addend + diff_pc_bias(d, sec, r);
+    }
+    t->bias = pc_bias(d, sec, r);
+    t->off = t->sec_addend + t->bias;
     c = t->off >= 0 ? lpe_symbol_at(s->sec, (uint64_t)t->off) : NULL;
     if (c && (c->type == STT_FUNC || c->type == STT_OBJECT)) {
-        t->sym = c;
+        t->sym = t->ref = c;
         t->addend = t->sec_addend - (int64_t)c->sym.st_value;
     } else {
         t->sym = NULL;
         t->addend = t->sec_addend;
     }
-}
-
-struct lpe_symbol *diff_rela_target(struct diff *d, const struct lpe_section *sec,
-                                    const struct lpe_rela *r)
-{
-    struct diff_target t;
-
-    diff_resolve(d, sec, r, &t);
-    return t.sym ? t.sym : r->sym;
 }
