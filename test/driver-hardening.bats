@@ -186,3 +186,144 @@ crlf_sample() {
     refute_output --partial "can't find file"
     grep -q '"functions": \["do_domctl"\]' "$T/out.json"
 }
+
+# --- interrupts -------------------------------------------------------------------------------
+
+# A compiler that takes its time while $T/slow exists, and a create-diff-object that
+# does while $T/slow-diff exists; each notes its pid when it starts.
+slow_tools() {
+    mkdir -p "$T/bin"
+    cat >"$T/cc" <<SH
+#!/bin/bash
+case " \$* " in *" -c "*) echo \$\$ >>"$T/compiling"; [ -e "$T/slow" ] && sleep 30 ;; esac
+exec gcc "\$@"
+SH
+    cat >"$T/bin/create-diff-object" <<SH
+#!/bin/bash
+echo \$\$ >>"$T/diffing"
+[ -e "$T/slow-diff" ] && sleep 30
+exec "$(command -v create-diff-object)" "\$@"
+SH
+    chmod +x "$T/cc" "$T/bin/create-diff-object"
+}
+
+# signal_run SIGNAL WHEN: start the build (-o $T/out, marked LPB_RUN=$MARK in its
+# environment so that every process it starts can be found), send SIGNAL once the shell
+# condition WHEN holds, and wait for it (STATUS).
+signal_run() {
+    local sig=$1 when=$2 pid i
+    MARK=run-$BATS_TEST_NUMBER-$$-$RANDOM
+    rm -f "$T/compiling" "$T/diffing"
+    PATH="$T/bin:$PATH" CC="$T/cc" LPB_RUN=$MARK env --default-signal=INT \
+        livepatch-build -s "$T/src" -c "$T/src/config" -p "$P/fix-domctl-bounds.patch" \
+        -o "$T/out" 3>&- 2>"$T/err" &
+    pid=$!
+    for ((i = 0; i < 300; i++)); do eval "$when" && break; sleep 0.02; done
+    kill "-$sig" "$pid" 2>/dev/null || true   # (it may have finished already)
+    STATUS=0
+    wait "$pid" || STATUS=$?
+}
+
+# run_procs: the processes still running that the marked build started.
+run_procs() { grep -l -z -x "LPB_RUN=$MARK" /proc/[0-9]*/environ 2>/dev/null || true; }
+
+snapshot() { find "$@" -printf '%p %s %T@ %y\n' 2>/dev/null | LC_ALL=C sort; }
+
+# interrupted STATUS: the run ended with STATUS after cleaning up, nothing of it runs
+# any more, and nothing in OUTDIR or the cache changes afterwards.
+interrupted() {
+    local procs after
+    procs=$(run_procs)
+    [ -z "$procs" ] || { ps -o pid,pgid,stat,args -p "$(echo $procs | tr -dc '0-9 ' | tr ' ' ,)"; false; }
+    [ "$STATUS" -eq "$1" ] || { echo "exit status $STATUS, not $1:"; cat "$T/err"; false; }
+    # (a signal before the traps are set, while bash still reads the script, ends it
+    # before it has done anything, without a word)
+    [ ! -e "$T/out" ] || grep -q "interrupted" "$T/err"
+    after=$(snapshot "$T/out" "$LIVEPATCH_BUILD_CACHE")
+    sleep 1
+    [ "$(snapshot "$T/out" "$LIVEPATCH_BUILD_CACHE")" = "$after" ]
+    [ -z "$(find "$T/out" "$LIVEPATCH_BUILD_CACHE" -name '.lp-tmp*' -o -name '.*.tmp.*' -o -name '*.livepatch' 2>/dev/null)" ]
+}
+
+# rerun_ok: the same -o builds now (what the interrupted run left is cleared).
+rerun_ok() {
+    rm -f "$T/slow" "$T/slow-diff"
+    run env PATH="$T/bin:$PATH" CC="$T/cc" livepatch-build -s "$T/src" -c "$T/src/config" \
+        -p "$P/fix-domctl-bounds.patch" -o "$T/out"
+    assert_success
+    [ -f "$T/out/fix-domctl-bounds.livepatch" ]
+}
+
+@test "interrupts: SIGINT in the unpatched build stops every compiler before exit 130; the same -o builds afterwards" {
+    need_tools
+    slow_tools
+    touch "$T/slow"
+    export LIVEPATCH_BUILD_CACHE="$T/cache"
+    before=$(all_sum "$T/src")
+    signal_run INT '[ -s "$T/compiling" ]'
+    interrupted 130
+    [ "$(all_sum "$T/src")" = "$before" ]
+    rerun_ok
+}
+
+@test "interrupts: SIGTERM in the patched build exits 143 with nothing left running" {
+    need_tools
+    slow_tools
+    export LIVEPATCH_BUILD_CACHE="$T/cache"
+    rerun_ok
+    rm -rf "$T/out"
+    touch "$T/slow"
+    signal_run TERM '[ -s "$T/compiling" ]'
+    interrupted 143
+    rerun_ok
+}
+
+@test "interrupts: SIGINT as the diff step starts leaves no diff running and nothing written after exit" {
+    need_tools
+    slow_tools
+    export LIVEPATCH_BUILD_CACHE="$T/cache"
+    touch "$T/slow-diff"
+    signal_run INT '[ -s "$T/diffing" ]'
+    interrupted 130
+    # The same, with create-diff-object at full speed: the signal lands as the step starts.
+    rm -f "$T/slow-diff"
+    for _ in 1 2 3; do
+        signal_run INT '[ -s "$T/diffing" ]'
+        [ "$STATUS" -eq 0 ] && { rm -rf "$T/out"; continue; }
+        interrupted 130
+    done
+    rerun_ok
+}
+
+@test "interrupts: SIGHUP at any moment (a sweep of delays) exits 129, nothing outlives the driver, -o is reusable" {
+    need_tools
+    slow_tools
+    export LIVEPATCH_BUILD_CACHE="$T/cache"
+    rerun_ok
+    rm -rf "$T/out"
+    start=$EPOCHREALTIME
+    for d in 0.05 0.15 0.3 0.45 0.6 0.8 1.0 1.3; do
+        signal_run HUP "sleep $d; true"
+        [ "$STATUS" -eq 0 ] && { rm -rf "$T/out"; continue; }
+        interrupted 129
+    done
+    rerun_ok
+}
+
+@test "interrupts: an -o holding a payload or a file of the user's is still refused, naming what is in the way" {
+    mkdir -p "$T/out/work-x"
+    touch "$T/out/build_original.log" "$T/out/old.livepatch" "$T/out/notes.txt"
+    run lpb -p "$P/fix-domctl-bounds.patch" -o "$T/out"
+    assert_failure 1
+    assert_output --partial "Output directory exists: $T/out holds notes.txt old.livepatch"
+    assert_output --partial "give a new or empty folder"
+    [ -f "$T/out/old.livepatch" ] && [ -f "$T/out/build_original.log" ] && [ -d "$T/out/work-x" ]
+    # A run still going is not trampled on.
+    rm -f "$T/out/old.livepatch" "$T/out/notes.txt"
+    sleep 30 &
+    mkdir "$T/out/.lp-tmp.$!.123"
+    run lpb -p "$P/fix-domctl-bounds.patch" -o "$T/out"
+    kill $!
+    assert_failure 1
+    assert_output --partial "is in use by a running build (pid"
+}
