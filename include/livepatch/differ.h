@@ -1,12 +1,14 @@
 /*
- * diff.h - the differ behind create-diff-object: from the original and the
+ * differ.h - the differ behind create-diff-object: from the original and the
  * patched object of one translation unit and the target image, build the payload
  * object for that unit.
  *
- * The work is a list of named passes (lib/differ/): correlate the two objects,
- * fingerprint and compare every function and data object relocation-aware,
- * decide what the payload must carry, keep the special-section entries of what it
- * carries, and emit the object with its .livepatch.funcs table.
+ * The work is a list of named passes (lib/differ/, in this order): correlate the two
+ * objects, fingerprint and compare every function and data object relocation-aware,
+ * refuse new boot-time data, decide what the payload must carry, keep the
+ * special-section entries of what it carries, carry the debug sections, check the
+ * layouts of the types the carried code uses, and emit the object with its
+ * .livepatch.funcs table.
  *
  * Not for: building trees or linking payloads (livepatch-build), or checking what a
  * hypervisor would accept (the loader).
@@ -32,7 +34,8 @@ struct lpd_options {
     bool resolve;          /* -r: write old_addr from the image instead of leaving it to the loader */
     FILE *log;             /* -d / --explain: per-function reasons go here (NULL: silent) */
     bool explain;          /* disassemble the first differing instruction of each changed function */
-    /* Special-section entry sizes (0: from the environment or payload.h defaults). */
+    /* Special-section entry sizes (0: from the environment, else the image's DWARF, else
+     * payload.h; see livepatch/special.h). */
     size_t bug_frame_size, ex_table_size, altinstr_size;
     /* --allow-layout-change: reviewed types ("struct foo", or "foo" for any kind) whose
      * changed layout is a warning instead of a refusal; recorded in the output's

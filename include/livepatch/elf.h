@@ -45,7 +45,8 @@ struct lpe_section {
     size_t nr_relas, cap_relas;
 
     struct lpe_symbol *secsym;        /* the STT_SECTION symbol, if any */
-    struct lpe_symbol **by_offset;    /* defined non-section symbols, sorted by value */
+    struct lpe_symbol **by_offset;    /* defined non-section symbols, sorted by value (as
+                                       * read: lpe_add_symbol does not add to it) */
     size_t nr_by_offset;
 
     /* Sections of the same name, in index order; the first of a chain (the one
@@ -105,10 +106,18 @@ struct lpe_symbol *lpe_find_symbol(const struct lpe_object *obj, const char *nam
 /*
  * The symbol of `sec` covering `offset` (value <= offset < value + size, or
  * value == offset for a zero-sized symbol); prefers STT_FUNC/STT_OBJECT.  NULL if none.
+ * Sees the symbols the object was read with (by_offset), not ones added since.
  */
 struct lpe_symbol *lpe_symbol_at(const struct lpe_section *sec, uint64_t offset);
 
-/* Relocations of `sec` whose offset lies in [start, end), as a sub-array (sorted by offset). */
+/* Is the symbol defined: in a section, or absolute (not undefined or common)? */
+static inline bool lpe_sym_is_defined(const struct lpe_symbol *s)
+{
+    return s->sec != NULL || s->sym.st_shndx == SHN_ABS;
+}
+
+/* Relocations of `sec` whose offset lies in [start, end), as a sub-array.  Relies on them
+ * being sorted by offset, as they are once read (lpe_add_rela appends in call order). */
 struct lpe_rela *lpe_relas_in(const struct lpe_section *sec, uint64_t start, uint64_t end,
                               size_t *count);
 
@@ -129,7 +138,8 @@ struct lpe_section *lpe_add_section(struct lpe_object *obj, const char *name, ui
 int lpe_set_section_data(struct lpe_section *sec, const void *data, size_t size,
                          struct lp_error *err);
 
-/* Append a symbol; sec NULL means undefined (SHN_UNDEF).  An STT_SECTION symbol becomes sec->secsym. */
+/* Append a symbol; sec NULL means undefined (SHN_UNDEF).  The first STT_SECTION symbol of
+ * a section becomes sec->secsym. */
 struct lpe_symbol *lpe_add_symbol(struct lpe_object *obj, const char *name, unsigned bind,
                                   unsigned type, struct lpe_section *sec, uint64_t value,
                                   uint64_t size, struct lp_error *err);
@@ -159,11 +169,5 @@ int lpe_write(struct lpe_object *obj, const char *path, struct lp_error *err);
  */
 int lpe_note_build_id(const unsigned char *data, size_t size, const char *where,
                       const unsigned char **desc, size_t *len, struct lp_error *err);
-
-/* A symbol's section index as the file would store it (SHN_UNDEF, ABS, COMMON or the index). */
-static inline bool lpe_sym_is_defined(const struct lpe_symbol *s)
-{
-    return s->sec != NULL || s->sym.st_shndx == SHN_ABS;
-}
 
 #endif

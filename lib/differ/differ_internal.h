@@ -2,14 +2,18 @@
  * differ_internal.h - state shared by the differ passes in lib/differ.
  *
  * Each symbol of both objects gets a struct dsym in sym->priv, each section a
- * struct dsec in sec->priv; the passes fill them in order:
+ * struct dsec in sec->priv (correlate.c makes them); the passes fill them in this
+ * order (differ.c runs them):
  *   correlate.c  twin (the same symbol on the other side) by normalised name
- *   (target.c    what a relocation points at: used by every pass below)
  *   compare.c    fingerprint and status (same, changed, new)
+ *   boot_data.c  new per-CPU variables and boot-time table entries (refused)
  *   include.c    what the payload carries, and how each reference is expressed
  *   special.c    the entries of .bug_frames/.ex_table/.altinstructions/... to keep
  *   debug.c      the unit's debug sections, minus references to what is not carried
+ *   layout.c     changed type layouts the carried code uses (DWARF)
  *   emit.c       the output object and its .livepatch.funcs table
+ * and every pass asks target.c what a relocation points at; names.c and report.c
+ * (names, relocation types; notes and the log) serve them all.
  */
 #ifndef LIVEPATCH_DIFFER_INTERNAL_H
 #define LIVEPATCH_DIFFER_INTERNAL_H
@@ -44,7 +48,8 @@ struct dsym {
 
 struct dsec {
     struct lpe_section *sec;
-    struct lpe_section *out;      /* its copy, when carried whole (strings, hooks, fixups) */
+    struct lpe_section *out;      /* its copy, when carried whole (strings, hooks, fixups,
+                                   * debug sections) */
     /* target.c: for each relocation of an executable section, end of its instruction
      * minus the field's offset (PC-relative ones only), decoded on first use. */
     signed char *pc_bias;
@@ -139,7 +144,8 @@ static inline struct lpe_symbol *diff_rela_target(struct diff *d, const struct l
     return t.ref;
 }
 
-/* compare.c: bytes of [start, start+size) with relocation fields zeroed (caller frees). */
+/* compare.c (boot_data.c uses it too): bytes of [start, start+size) with relocation
+ * fields zeroed (caller frees). */
 unsigned char *diff_masked_bytes(const struct lpe_section *sec, uint64_t start, uint64_t size);
 
 /* report.c */
@@ -160,15 +166,17 @@ int diff_debug(struct diff *d);
 int diff_layout(struct diff *d);
 int diff_emit(struct diff *d, const char *out);
 
-/* include.c, used by special.c: express a relocation of section sec of the patched object
- * in the output. */
+/* include.c, used by special.c too: express a relocation of section sec of the patched
+ * object in the output: the symbol to write it against and the addend that keeps the
+ * field's value (see struct diff_target). */
 int diff_map_rela(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r,
                   struct lpe_symbol **sym, int64_t *addend, const char *user);
 /* include.c: carry a whole section (strings, hooks, fixup code) into the output. */
 struct lpe_section *diff_carry_section(struct diff *d, struct lpe_section *src);
 /* include.c: the output symbol standing for a symbol of the patched object. */
 struct lpe_symbol *diff_map_symbol(struct diff *d, struct lpe_symbol *s, const char *user);
-/* The output section made from [start, start+size) of src (bytes, flags, alignment). */
+/* include.c: the output section made from [start, start+size) of src (bytes, flags,
+ * alignment). */
 struct lpe_section *diff_out_section(struct diff *d, struct lpe_section *src, uint64_t start,
                                      uint64_t size, const char *name);
 
