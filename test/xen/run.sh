@@ -85,6 +85,7 @@ build_payloads() {
     done
     build stack --stack "$P/03-stack-first.patch" "$P/04-stack-second.patch"
     build 12-new-percpu -p "$P/12-new-percpu.patch"
+    build 14-struct-member -p "$P/14-struct-member.patch"
     # A signed payload (the hypervisor, which does not verify, must ignore the note).
     openssl genrsa -out "$RES/sign-key.pem" 2048 2>/dev/null &&
         openssl rsa -in "$RES/sign-key.pem" -pubout -out "$RES/sign-pub.pem" 2>/dev/null ||
