@@ -327,3 +327,82 @@ rerun_ok() {
     assert_failure 1
     assert_output --partial "is in use by a running build (pid"
 }
+
+# --- a full disk ------------------------------------------------------------------------------
+
+# small_fs SIZE: a tmpfs of SIZE at $T/mnt (MNT), unmounted in teardown; skips when this
+# system does not let us mount one.
+small_fs() {
+    MNT=$T/mnt
+    mkdir -p "$MNT"
+    mount -t tmpfs -o "size=$1" tmpfs "$MNT" 2>/dev/null ||
+        skip "cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): no small file system to fill"
+}
+
+teardown() {
+    if [ -n "${MNT-}" ] && mountpoint -q "$MNT"; then umount "$MNT"; fi
+}
+
+# no_space STAGE WHAT DIR: the build failed saying the disk is full, naming DIR, what
+# it was doing and the stage, and nothing else.
+no_space() {
+    assert_failure 1
+    assert_output --partial "error: no space left on device in $3 while $2 (stage $1)"
+    refute_output --partial "does not apply"
+    refute_output --partial "no functional change"
+}
+
+# warm_cache: the unpatched build of the tree in the file's cache, so that later runs
+# write into OUTDIR only.
+warm_cache() {
+    run lpb -p "$P/fix-domctl-bounds.patch" -o "$T/warm"
+    assert_success
+}
+
+@test "disk full: a full cache folder while copying the tree names the cache folder, not a file of SRCDIR" {
+    need_tools
+    small_fs 16k
+    before=$(all_sum "$T/src")
+    run lpb -p "$P/fix-domctl-bounds.patch" -o "$T/out" --cache-dir "$MNT/cache"
+    no_space build_original "copying $T/src" "$MNT/cache"
+    # The write that failed is named by its destination.
+    assert_output --partial ": cannot write: No space left on device"
+    assert_output --regexp "copy-tree: $MNT/cache/[^ ]*: cannot write"
+    [ "$(all_sum "$T/src")" = "$before" ]
+    [ -z "$(find "$MNT/cache" -name '.*.tmp.*')" ]
+}
+
+@test "disk full: a full OUTDIR while the work tree is prepared names OUTDIR and the prepare stage" {
+    need_tools
+    warm_cache
+    small_fs 32k
+    run lpb -p "$P/fix-domctl-bounds.patch" -o "$MNT/out"
+    no_space prepare:fix-domctl-bounds "copying the unpatched build and the patched sources" "$MNT/out"
+    assert_output --regexp "prepare: $MNT/out/[^ ]*: cannot write: No space left on device"
+    # (the failed write is the copy's, not the cache file it was read from)
+    refute_output --regexp "$LIVEPATCH_BUILD_CACHE/[^ ]*: cannot"
+}
+
+@test "disk full: a full OUTDIR while a patch is applied says so, not 'does not apply'" {
+    need_tools
+    warm_cache
+    small_fs 256k
+    # A patch that creates a 600 KB source file.
+    { printf -- '--- /dev/null\n+++ b/xen/common/big.c\n@@ -0,0 +1,20000 @@\n'
+      for ((i = 0; i < 20000; i++)); do printf '+/* line %05d of a file too big for the disk */\n' "$i"; done
+    } >"$T/big.patch"
+    run lpb -p "$T/big.patch" -o "$MNT/out"
+    no_space prepare:big "applying big.patch" "$MNT/out"
+}
+
+@test "disk full: a full OUTDIR in the patched build names OUTDIR and the build stage" {
+    need_tools
+    warm_cache
+    small_fs 512k
+    # The fix, with a megabyte of data the object must hold.
+    sed 's/^+    if (idx >= 4)$/&\n+        ; static const char pad[1 << 20] __attribute__((used)) = { 1 };/' \
+        "$P/fix-domctl-bounds.patch" | sed 's/^@@ -3,7 +3,7 @@/@@ -3,7 +3,8 @@/' >"$T/pad.patch"
+    run lpb -p "$T/pad.patch" -o "$MNT/out"
+    no_space build_patched:pad "building the patched tree" "$MNT/out"
+    refute_output --partial "building the whole tree"
+}

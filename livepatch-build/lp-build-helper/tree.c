@@ -527,9 +527,11 @@ struct copier {
     char *src_real;       /* the source root, symbolic links resolved */
 };
 
-/* Copy the contents of sfd (size bytes) to dfd: a reflink when asked and possible,
- * else copy_file_range (in the kernel), else a plain read/write loop. */
-static int copy_data(struct copier *c, int sfd, int dfd, off_t size, const char *what)
+/* Copy the contents of sfd (size bytes, file src) to dfd (file dst): a reflink when
+ * asked and possible, else copy_file_range (in the kernel), else a plain read/write
+ * loop.  A read error names src, a write error (a full disk) names dst. */
+static int copy_data(struct copier *c, int sfd, int dfd, off_t size, const char *src,
+                     const char *dst)
 {
     off_t done = 0;
 
@@ -554,10 +556,12 @@ static int copy_data(struct copier *c, int sfd, int dfd, off_t size, const char 
             c->use_cfr = 0;
             break;
         }
-        return helper_fail(c->cmd, "%s: cannot copy: %s", what, strerror(errno));
+        if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)
+            return helper_fail(c->cmd, "%s: cannot write: %s", dst, strerror(errno));
+        return helper_fail(c->cmd, "%s: cannot copy to %s: %s", src, dst, strerror(errno));
     }
     if (done && lseek(sfd, done, SEEK_SET) < 0)
-        return helper_fail(c->cmd, "%s: cannot seek: %s", what, strerror(errno));
+        return helper_fail(c->cmd, "%s: cannot seek: %s", src, strerror(errno));
     if (!c->buf && !(c->buf = malloc(COPY_BUF)))
         return helper_fail(c->cmd, "out of memory");
     for (;;) {
@@ -566,7 +570,7 @@ static int copy_data(struct copier *c, int sfd, int dfd, off_t size, const char 
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return helper_fail(c->cmd, "%s: cannot read: %s", what, strerror(errno));
+            return helper_fail(c->cmd, "%s: cannot read: %s", src, strerror(errno));
         if (n == 0)
             return 0;
         while (w < n) {
@@ -575,7 +579,7 @@ static int copy_data(struct copier *c, int sfd, int dfd, off_t size, const char 
             if (k < 0 && errno == EINTR)
                 continue;
             if (k < 0)
-                return helper_fail(c->cmd, "%s: cannot write: %s", what, strerror(errno));
+                return helper_fail(c->cmd, "%s: cannot write: %s", dst, strerror(errno));
             w += k;
         }
     }
@@ -631,7 +635,7 @@ static int copy_file(struct copier *c, const char *src, const char *dst)
         close(sfd);
         return rc;
     }
-    rc = copy_data(c, sfd, dfd, st.st_size, src);
+    rc = copy_data(c, sfd, dfd, st.st_size, src, dst);
     close(sfd);
     times[0] = st.st_atim;
     times[1] = st.st_mtim;
