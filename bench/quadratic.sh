@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Inputs that would show a walk quadratic in their size, each timed at two sizes
+# Inputs that would show a walk quadratic in their size, each timed (CPU time) at two sizes
 # (the second BENCH_QUAD_GROW times the first, default 4): a linear cost grows by
 # about that factor, a quadratic one by its square.  Prints figures only; slowness
 # never fails it.
@@ -11,7 +11,7 @@
 #   dense relocations  one changed function using N function-scope statics whose names
 #                      another function repeats: statics paired through the function and
 #                      the static-use report, relocation against relocation (create-diff-object)
-#   many entries       a payload patching N functions and carrying 100 N new symbols: each
+#   many entries       a payload patching N functions and carrying 20 N new symbols: each
 #                      new symbol against every function entry (livepatch-tool check)
 set -euo pipefail
 : "${LP_BUILD:?run through make bench}"
@@ -26,12 +26,12 @@ TOOL=$LP_BUILD/bin/livepatch-tool
 # No debug information: it would only make the compiler the slow part.
 Q=-g0
 
-ms() { # ms CMD...: wall milliseconds of CMD (its exit status is not judged)
-    local s e
-    s=$(date +%s%N)
-    "$@" >/dev/null 2>&1 || true
-    e=$(date +%s%N)
-    echo $(((e - s) / 1000000))
+ms() { # ms CMD...: CPU milliseconds (user + system) of CMD, which a loaded machine
+    # disturbs less than wall time (its exit status is not judged)
+    local u s
+    /usr/bin/env time -f '%U %S' -o cpu.txt "$@" >/dev/null 2>&1 || true
+    read -r u s < <(tail -1 cpu.txt)
+    awk -v u="$u" -v s="$s" 'BEGIN { printf "%d\n", (u + s) * 1000 }'
 }
 
 # row NAME N1 T1 N2 T2: the two figures and their ratio against the size ratio.
@@ -72,7 +72,7 @@ ignored() { # ignored N: ms of create-diff-object
         for ((i = 0; i < n; i++)); do
             echo "int __attribute__((noinline)) fn_$i(int x) { sink += x; return x * $((i + $1)); }"
         done
-        echo "int __attribute__((noinline)) kept(int x) { return x + $1; }"
+        echo "int __attribute__((noinline)) kept(int x) { sink += x; return x * $(($1 + 3)) + sink; }"
         if [ "$1" -ne 0 ]; then
             for ((i = 0; i < n; i++)); do echo "LIVEPATCH_IGNORE_SECTION(\".text.fn_$i\");"; done
         fi
@@ -111,7 +111,8 @@ dense() { # dense N: ms of create-diff-object
 
 # --- many function entries ------------------------------------------------------------
 entries() { # entries N: ms of livepatch-tool check on a payload patching N functions and
-    # carrying 100 N new symbols (a payload has at most 1023 sections, so N stays small)
+    # carrying 20 N new symbols; the functions' sections are merged into one .text, as a
+    # payload may have at most 1023 sections
     local n=$1 i
     mkdir -p "en$n/common" && cd "en$n"
     gen() {
@@ -128,18 +129,20 @@ entries() { # entries N: ms of livepatch-tool check on a payload patching N func
     link_image image orig.o main.o
     "$CDO" orig.o patched.o image d.o >/dev/null 2>&1 || true
     { echo '.section .rodata.bench_table,"a"'
-      for ((i = 0; i < 100 * n; i++)); do
+      for ((i = 0; i < 20 * n; i++)); do
           printf '.globl bench_%d\n.type bench_%d, @object\n.size bench_%d, 4\nbench_%d: .long %d\n' \
               "$i" "$i" "$i" "$i" "$i"
       done; } > table.s
     gcc -c table.s -o table.o
-    link_payload p.livepatch image "" bench d.o table.o
+    printf 'SECTIONS { .text : { *(.text .text.*) } }\n' > merge.ld
+    ld -r -T merge.ld -o merged.o d.o table.o
+    link_payload p.livepatch image "" bench merged.o
     ms "$TOOL" check --image image p.livepatch
     cd ..
 }
 
-for c in "same-named locals:same_named:2000" "ignored sections:ignored:2000" \
-         "dense relocations:dense:1000" "many entries:entries:100"; do
+for c in "same-named locals:same_named:2000" "ignored sections:ignored:3000" \
+         "dense relocations:dense:1000" "many entries:entries:500"; do
     IFS=: read -r name fn n <<<"$c"
     n1=$n n2=$((n * GROW))
     t1=$($fn "$n1")
