@@ -128,6 +128,38 @@ make_built() {
     refute_output "$key"
 }
 
+# The user built the Xen they run in their tree: what that build made is not source.
+@test "tree-key and copy-tree: a tree built in place has its clean copy's key, and its products are not copied" {
+    cp -a "$LP_ROOT/samples/hv" clean
+    key=$(lp-build-helper tree-key clean)
+    cp -a clean built
+    cp built/config built/xen/.config
+    make -s -C built/xen XEN_BUILD_DATE=d XEN_BUILD_TIME=t CONFIG_ENFORCE_UNIQUE_SYMBOLS=y >/dev/null
+    # The build made Kbuild-style records, generated headers and images.
+    [ -f built/xen/common/.domctl.o.cmd ]
+    [ -f built/xen/include/generated/autoconf.h ]
+    [ -f built/xen/xen-syms ]
+    run lp-build-helper tree-key built
+    assert_success
+    assert_output "$key"
+    # Kbuild's rule: a file with a .NAME.cmd record beside it was made by the build.
+    printf 'generated\n' >built/xen/common/made.h
+    printf 'cmd_common/made.h := gen\n' >built/xen/common/.made.h.cmd
+    run lp-build-helper tree-key built
+    assert_output "$key"
+    rm built/xen/common/.made.h.cmd
+    run lp-build-helper tree-key built
+    refute_output "$key"
+    rm built/xen/common/made.h
+    run lp-build-helper copy-tree built copy
+    assert_success
+    [ -f copy/xen/common/domctl.c ]
+    [ ! -e copy/xen/include/generated ]
+    [ ! -e copy/xen/xen-syms ] && [ ! -e copy/xen/common/domctl.o ]
+    run lp-build-helper tree-key copy
+    assert_output "$key"
+}
+
 @test "tree-key: a symbolic link counts by its target; salts count in order" {
     make_src
     key=$(lp-build-helper tree-key src)

@@ -67,6 +67,28 @@ dead_pid() { sh -c 'exit 0' 3>&- & DEAD=$!; wait "$DEAD"; }
     cmp "$first/01-fix-domctl-bounds.livepatch" "$T/full/01-fix-domctl-bounds.livepatch"
 }
 
+@test "a tree the user built in place reuses the entry of its clean copy; its payload depends on the user's image" {
+    build 00:00:00
+    assert_success
+    clean_key=$KEY first=$OUT
+    cp -a "$HV" "$T/inplace"
+    cp "$S/hv/config" "$T/inplace/xen/.config"
+    make -s -C "$T/inplace/xen" XEN_BUILD_DATE=other XEN_BUILD_TIME=99:99:99 >/dev/null
+    N=$((N + 1)) OUT=$T/out-$N
+    XEN_BUILD_TIME=00:00:00 run livepatch-build -s "$T/inplace" -c "$S/hv/config" -p "$P01" \
+        -o "$OUT" --cache-dir "$C"
+    assert_success
+    assert_output --partial "unpatched build reused from cache ($C/$clean_key)"
+    # It depends on the image the user built (the one they run); the code is the same.
+    id=$(build_id "$T/inplace/xen/xen-syms")
+    readelf -p .modinfo "$OUT/01-fix-domctl-bounds.livepatch" | grep -q "xen_depends=$id"
+    for p in "$first" "$OUT"; do
+        objcopy -R .modinfo -R .livepatch.depends -R .livepatch.xen_depends -R .note.gnu.build-id \
+            "$p/01-fix-domctl-bounds.livepatch" "$p/code.o"
+    done
+    cmp "$first/code.o" "$OUT/code.o"
+}
+
 @test "reusing an entry refreshes its last use" {
     build 00:00:00
     assert_success

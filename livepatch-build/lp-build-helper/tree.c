@@ -140,16 +140,39 @@ struct filter {
     const char *const *only_names;  /* when set, only these names are taken */
     const char *const *skip_names;  /* not taken (folders are still entered) */
     const char *const *skip_paths;
+    int kbuild_products;            /* NAME is not taken when its folder has .NAME.cmd, */
+    const char *const *product_dirs; /* nor anything in these folders (relative paths) */
     int types;                      /* T_* taken; T_DIR visits folders before and after */
 };
 
 /* tree_files() of the driver: what counts as the source of a tree. */
 static const char *const vcs_names[] = { ".git", ".hg", ".svn", NULL };
 static const char *const not_source[] = {
-    "*.o", "*.a", "*.d", ".*.d", ".*.cmd", "*.orig", "*.rej", ".config", ".config.old",
-    "xen-syms*", "xen.gz", "xen.efi", "*.livepatch", NULL,
+    "*.o", "*.a", "*.d", ".*.d", ".*.cmd", ".*.lpcmd", "*.orig", "*.rej", ".config",
+    ".config.old", "xen-syms*", "xen.gz", "xen.efi", "*.livepatch", "*.map", ".xen-syms.*",
+    ".xen.efi.*", ".banner", NULL,
 };
 static const char *const xen_image[] = { "xen/xen", NULL };
+/*
+ * What a build of a tree made in it, for a tree the user built in place (the usual
+ * case: they built the Xen they run): left out of the key and of the copy, so such a
+ * tree has the key of its clean copy and its products are never taken for sources.
+ * Kbuild's rule covers most of them (a target X is recorded in .X.cmd beside it:
+ * kbuild_products); these are the ones Xen 4.x makes without such a record, and the
+ * folders that only a build fills (Kconfig's include/config and include/generated, the
+ * compat headers generated from the public ones).
+ */
+static const char *const xen_products[] = {
+    "xen/xen", "xen/source", "xen/asm-offsets.s", "xen/common/config.gz",
+    "xen/arch/x86/boot/cmdline.bin", "xen/arch/x86/boot/reloc.bin",
+    "xen/arch/x86/efi/check.efi", "xen/arch/x86/efi/boot.c", "xen/arch/x86/efi/compat.c",
+    "xen/arch/x86/efi/ebmalloc.c", "xen/arch/x86/efi/pe.c", "xen/arch/x86/efi/runtime.c",
+    "xen/arch/x86/include/asm/asm-macros.h", "xen/arch/x86/include/asm/asm-offsets.h",
+    "xen/include/xen/lib/x86/cpuid-autogen.h", "xen/tools/kconfig/parser.tab.c", NULL,
+};
+static const char *const xen_generated_dirs[] = {
+    "xen/include/config", "xen/include/generated", "xen/include/compat", NULL,
+};
 /* A built tree less what a build of single objects must not see or reuse. */
 static const char *const not_kept[] = {
     "*.o", "*.a", "xen-syms*", "xen.gz", "xen.efi", "*.map", NULL,
@@ -282,6 +305,30 @@ nomem:
     return helper_fail(w->cmd, "%s: out of memory", w->path.s);
 }
 
+/* The names X of the ".X.cmd" entries among e[0..n), sorted (kbuild_products). */
+static char **kbuild_targets(const struct entry *e, size_t n, size_t *count)
+{
+    char **t = NULL;
+    size_t i, k = 0;
+
+    for (i = 0; i < n; i++) {
+        const struct entry *x = &e[i];
+        if (x->len > 5 && x->name[0] == '.' && !memcmp(x->name + x->len - 4, ".cmd", 4)) {
+            char **nt = realloc(t, (k + 1) * sizeof(*t));
+            if (!nt || !(nt[k] = strndup(x->name + 1, x->len - 5))) {
+                helper_free_lines(nt ? nt : t, k);
+                return *count = 0, (char **)-1;
+            }
+            t = nt;
+            k++;
+        }
+    }
+    if (k)
+        qsort(t, k, sizeof(*t), helper_str_cmp);
+    *count = k;
+    return t;
+}
+
 static int taken(const struct filter *f, const char *name, const char *rel, int type)
 {
     if (!(f->types & type))
@@ -302,17 +349,29 @@ static int walk_dir(struct walk *w)
     size_t n = 0, i, len = w->path.len;
     int rc = 0;
 
+    char **targets = NULL;
+    size_t nt = 0;
+
     if (read_dir(w, &e, &n))
         return 1;
+    if (f->kbuild_products && (targets = kbuild_targets(e, n, &nt)) == (char **)-1) {
+        free_entries(e, n);
+        return helper_fail(w->cmd, "%s: out of memory", w->path.s);
+    }
     for (i = 0; i < n && !rc; i++) {
         const char *rel;
+
+        if (nt && e[i].type != T_DIR &&
+            bsearch(&e[i].name, targets, nt, sizeof(*targets), helper_str_cmp))
+            continue;
 
         if (str_push(&w->path, e[i].name) < 0) {
             rc = helper_fail(w->cmd, "%s: out of memory", w->path.s);
             break;
         }
         rel = walk_rel(w);
-        if (!equal_any(f->prune_names, e[i].name) && !equal_any(f->prune_paths, rel)) {
+        if (!equal_any(f->prune_names, e[i].name) && !equal_any(f->prune_paths, rel) &&
+            !equal_any(f->product_dirs, rel)) {
             int take = taken(f, e[i].name, rel, e[i].type);
 
             if (take)
@@ -324,6 +383,7 @@ static int walk_dir(struct walk *w)
         }
         str_cut(&w->path, len);
     }
+    helper_free_lines(targets, nt);
     free_entries(e, n);
     return rc;
 }
@@ -979,8 +1039,9 @@ int cmd_tree_key(int argc, char **argv)
 {
     const char *cmd = argv[0];
     struct tree_args a;
-    struct filter f = { .prune_names = vcs_names, .skip_names = not_source,
-                        .skip_paths = xen_image, .types = T_FILE | T_LINK };
+    struct filter f = { .prune_names = vcs_names, .product_dirs = xen_generated_dirs,
+                        .skip_names = not_source, .skip_paths = xen_products,
+                        .kbuild_products = 1, .types = T_FILE | T_LINK };
     struct hasher h = { .cmd = cmd };
     XXH128_canonical_t canon;
     char hex[33];
@@ -1037,8 +1098,9 @@ out:
 int cmd_copy_tree(int argc, char **argv)
 {
     struct tree_args a;
-    struct filter f = { .prune_names = vcs_names, .skip_names = not_source,
-                        .skip_paths = xen_image, .types = T_FILE | T_LINK };
+    struct filter f = { .prune_names = vcs_names, .product_dirs = xen_generated_dirs,
+                        .skip_names = not_source, .skip_paths = xen_products,
+                        .kbuild_products = 1, .types = T_FILE | T_LINK };
     int rc = parse_tree_args(argc, argv, 1, 0, &a, "SRCDIR DEST [--prune REL]...");
 
     if (!rc) {
