@@ -169,7 +169,7 @@ static int check_note(const struct raw *r, size_t k, const char *name, bool prep
                       struct lps_sig *sig, struct lp_error *err)
 {
     const Elf64_Shdr *s = &r->sh[k];
-    const unsigned char *d = r->b + s->sh_offset;
+    const unsigned char *d;
     uint32_t namesz, descsz, type;
     uint64_t note_size;
 
@@ -177,6 +177,8 @@ static int check_note(const struct raw *r, size_t k, const char *name, bool prep
     if (s->sh_type != SHT_NOTE)
         return lp_error_set(err, LP_ERR_FORMAT, "%s: %s: section type %u, not SHT_NOTE", name,
                             LPS_SEC_SIGNATURE, s->sh_type);
+    /* Only now: a SHT_NOBITS section's offset is not checked against the file (raw_open). */
+    d = r->b + s->sh_offset;
     if (s->sh_size < LPS_NOTE_HDR_SIZE)
         return lp_error_set(err, LP_ERR_FORMAT, "%s: %s: %llu bytes is too short for a note",
                             name, LPS_SEC_SIGNATURE, (unsigned long long)s->sh_size);
