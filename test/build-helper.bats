@@ -305,6 +305,13 @@ CMD
         --config base/xen/.config
     assert_success
     assert_output $'arch/x86/t.o\ncommon/a.o'
+    # An object Xen turns into an init object (its .t.init.o.cmd record is there) is made
+    # through it: only that target gives it -DINIT_SECTIONS_ONLY.
+    printf 'cmd_arch/x86/t.init.o := objcopy\n' >base/xen/arch/x86/.t.init.o.cmd
+    run lp-build-helper prepare --base base --prev base --tree tree3 --src src --touched list2 \
+        --config base/xen/.config
+    assert_success
+    assert_output $'arch/x86/t.init.o\ncommon/a.o'
 }
 
 @test "prepare: an unchanged touched file keeps its mtime; .config is written if it differs" {

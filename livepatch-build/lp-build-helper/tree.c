@@ -1284,6 +1284,35 @@ static int deps_visit(struct walk *w, int type, int post)
 }
 
 /* The objects to remake (p->targets), or none when the whole tree must be built. */
+/*
+ * Print the make target for object t (relative to PREV/xen).  Xen makes DIR/NAME.init.o
+ * from DIR/NAME.o, and the flags that make NAME.o init-only (-DINIT_SECTIONS_ONLY) are
+ * a target-specific variable of NAME.init.o: asked for NAME.o alone, make compiles it
+ * without them (into ordinary sections, or not at all: arch/x86/efi/pe.c).  So an object
+ * that feeds an init object (its record .NAME.init.o.cmd is there) is made through it.
+ */
+static int print_target(const char *prev, const char *t)
+{
+    size_t n = strlen(t);
+    const char *slash = strrchr(t, '/');
+    int dir = slash ? (int)(slash - t) + 1 : 0;
+    char *rec = NULL;
+
+    if (n > 2 && !strcmp(t + n - 2, ".o") && (n < 7 || strcmp(t + n - 7, ".init.o"))) {
+        if (asprintf(&rec, "%s/xen/%.*s.%.*s.init.o.cmd", prev, dir, t, (int)(n - 2 - (size_t)dir),
+                     t + dir) < 0)
+            return -1;
+        if (access(rec, F_OK) == 0) {
+            printf("%.*s.init.o\n", (int)(n - 2), t);
+            free(rec);
+            return 0;
+        }
+        free(rec);
+    }
+    printf("%s\n", t);
+    return 0;
+}
+
 static int find_targets(struct prepare *p, const char *base, const char *prev)
 {
     static const struct filter deps = { .only_names = dep_files, .types = T_FILE };
@@ -1528,7 +1557,8 @@ int cmd_prepare(int argc, char **argv)
 
     /* e. */
     for (i = 0; i < p.ntargets; i++)
-        printf("%s\n", p.targets[i]);
+        if (print_target(prev, p.targets[i]))
+            goto nomem;
     if (fflush(stdout) != 0) {
         helper_fail(cmd, "cannot write the targets: %s", strerror(errno));
         goto fail;
