@@ -10,7 +10,8 @@
  *     none lands inside a macro;
  *   - the lines before the first change and after the last keep their number in
  *     old, as a compiler counts them (unless inside a continued line), and every
- *     N is a line of old (1 .. old lines + 1).
+ *     N is at least 1 and at most old lines + new lines + 1 (a directive held back
+ *     past a continued run is numbered for the line it lands before).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -119,8 +120,10 @@ static void check(const char *old, size_t ol, const char *new, size_t nl, const 
                 continue;
             }
             d = directive(&o, i);
-            if (!d || d > a.n + 1)
-                abort(); /* a changed line of new, or a directive no line of old has */
+            /* A directive held back past a continued run counts the lines it passes,
+             * which may be new lines of a later hunk: so N is bounded by both files. */
+            if (!d || d > a.n + b.n + 1)
+                abort(); /* a changed line of new, or a number no line can have */
             if (j > 0 && continued(&b, j - 1) && !ambiguous)
                 abort(); /* a directive inside a macro continued with '\' */
             if (j < b.n && crlf(&b, j) && !crlf(&o, i))
