@@ -149,8 +149,8 @@ struct filter {
 static const char *const vcs_names[] = { ".git", ".hg", ".svn", NULL };
 static const char *const not_source[] = {
     "*.o", "*.a", "*.d", ".*.d", ".*.cmd", ".*.lpcmd", "*.orig", "*.rej", ".config",
-    ".config.old", "xen-syms*", "xen.gz", "xen.efi", "*.livepatch", "*.map", ".xen-syms.*",
-    ".xen.efi.*", ".banner", NULL,
+    ".config.old", "xen-syms*", "xen.gz", "xen.efi", "*.livepatch", "xen.efi.map", "System.map",
+    ".xen-syms.*", ".xen.efi.*", ".banner", NULL,
 };
 static const char *const xen_image[] = { "xen/xen", NULL };
 /*
