@@ -29,6 +29,21 @@ tools() {
     [ "$(cat cap)" = "t.o" ]
 }
 
+# An object the driver is not told about is never diffed: its change would vanish.
+@test "livepatch-gcc fails a compile whose object it cannot record, and keeps the command of one it can" {
+    printf 'int f(void) { return 1; }\n' >t.c
+    mkdir capdir
+    LIVEPATCH_TREE="$T" LIVEPATCH_CAPTURE="$T/capdir" run livepatch-gcc -c t.c -o t.o
+    assert_failure 1
+    assert_output --partial "livepatch-gcc: cannot record t.o in $T/capdir: Is a directory"
+    LIVEPATCH_TREE="$T" LIVEPATCH_CAPTURE="$T/cap" run livepatch-gcc -c t.c -o t.o
+    assert_success
+    # The kept command (for layout twins): the marker, the tree, the folder, then argv.
+    run head -n 3 .t.o.lpcmd
+    assert_output $'lpcmd 1\n'"$T"$'\n.'
+    tr '\0' '\n' <.t.o.lpcmd | tail -n +4 | grep -qx -- "-ffile-prefix-map=$T=."
+}
+
 @test "every tool answers --help with its usage on stdout" {
     local n=0
     for t in $(tools); do

@@ -18,7 +18,7 @@
  *                       to LIVEPATCH_TREE)
  *
  * Exit status: the compiler's (128+N when it was killed by signal N); 127 when it
- * cannot be started.
+ * cannot be started; 1 when it compiled but the object cannot be recorded.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -139,22 +139,22 @@ static void keep_command(const char *abs, const char *tree, size_t tl, const cha
 /* Record the object `out` gives (as the compiler was told it) in LIVEPATCH_CAPTURE,
  * if it is a real translation unit's object inside LIVEPATCH_TREE, and keep the
  * command that made it (keep_command). */
-static void record(const char *out, char *const *v)
+static int record(const char *out, char *const *v)
 {
     const char *capture = getenv("LIVEPATCH_CAPTURE"), *tree = getenv("LIVEPATCH_TREE");
     const char *base;
     size_t tl;
     char *abs, *obj, cwd[PATH_MAX];
-    int fd;
+    int fd, rc = 0;
 
     if (!capture || !*capture || !tree || !*tree || !(obj = object_of(out)))
-        return;
+        return 0;
     base = strrchr(obj, '/') ? strrchr(obj, '/') + 1 : obj;
     /* Link products every build regenerates are never changes. */
     if (!strcmp(base, "built_in.o") || !strcmp(base, "prelink.o") ||
         (strlen(base) > 6 && !strcmp(base + strlen(base) - 6, ".tmp.o"))) {
         free(obj);
-        return;
+        return 0;
     }
     if (!getcwd(cwd, sizeof(cwd)))
         cwd[0] = '\0';
@@ -163,8 +163,10 @@ static void record(const char *out, char *const *v)
     else if (!cwd[0] || asprintf(&abs, "%s/%s", cwd, obj) < 0)
         abs = NULL;
     free(obj);
-    if (!abs)
-        return;
+    if (!abs) {
+        fprintf(stderr, "livepatch-gcc: cannot record %s: out of memory\n", out);
+        return 1;
+    }
     normalise(abs);
     tl = strlen(tree);
     while (tl > 1 && tree[tl - 1] == '/')
@@ -173,11 +175,14 @@ static void record(const char *out, char *const *v)
         /* One short O_APPEND write per line: parallel compiles never interleave. */
         char *line;
         int n = asprintf(&line, "%s\n", abs + tl + 1);
-        fd = open(capture, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (n > 0 && fd >= 0 && write(fd, line, (size_t)n) != n)
-            fprintf(stderr, "livepatch-gcc: cannot record %s in %s\n", out, capture);
-        if (fd >= 0)
-            close(fd);
+        /* An object left out of the record would never be diffed: its change would be
+         * dropped without a word.  So a record that cannot be written fails the compile. */
+        fd = n > 0 ? open(capture, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : -1;
+        if (fd < 0 || write(fd, line, (size_t)n) != n || close(fd)) {
+            fprintf(stderr, "livepatch-gcc: cannot record %s in %s: %s\n", out, capture,
+                    n > 0 ? strerror(errno) : "out of memory");
+            rc = 1;
+        }
         if (n > 0)
             free(line);
         /* Only a compile run inside the tree can be run again from a copy of it. */
@@ -185,6 +190,7 @@ static void record(const char *out, char *const *v)
             keep_command(abs, tree, tl, cwd, v);
     }
     free(abs);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -250,7 +256,7 @@ int main(int argc, char **argv)
             rc = WEXITSTATUS(status);
     }
     if (rc == 0)
-        record(out, v);
+        rc = record(out, v);
 out:
     free(words[0]);
     free(words[1]);
