@@ -50,18 +50,27 @@ replay() {
     assert_output --partial "crash-modinfo-unterminated-name.bin"
     assert_output --partial "crash-loader-oom-align.bin"
     assert_output --partial "crash-sign-shstrtab-align.bin"
+    # A SHT_NOBITS .note.Xen.signature with an offset past the file (pointer overflow).
+    assert_output --partial "crash-signature-nobits-offset"
 }
 
 @test "fuzz_image: ELF, ELF32, xen.gz and PE build ids and the image reader replay cleanly" {
     replay fuzz_image
 }
 
+# Past crashes: a .comment of one NUL and no other (read past it); a section aligned to
+# 2^32 (a 4 GiB payload object); a section symbol of .symtab (two symbol tables written).
 @test "fuzz_object_diff: object pairs through the reader and the differ replay cleanly" {
     replay fuzz_object_diff
+    assert_output --partial "crash-comment-unterminated-after-nul"
+    assert_output --partial "crash-section-aligned-2p32"
+    assert_output --partial "crash-section-symbol-of-symtab"
 }
 
+# Past crash: an applied-record shorter than its 8-byte magic.
 @test "fuzz_apply_revert: payloads and applied-records on the sample image replay cleanly" {
     replay fuzz_apply_revert
+    assert_output --partial "crash-record-shorter-than-magic"
 }
 
 # Past crash: a macro continued with "\\\r\n" got a #line inside it.
