@@ -94,8 +94,8 @@ static int kept_read(const char *tree, const char *o, struct kept *k, char *why,
         return -1;
     }
     free(path);
-    /* "lpcmd 1\n" ROOT "\n" CWD "\n" then NUL-ended words; buf is NUL-terminated
-     * by lp_read_file past len. */
+    /* "lpcmd 1\n" ROOT "\n" CWD "\n" then NUL-ended words; the last byte must be a
+     * NUL, so no strlen below runs past the buffer. */
     p = (char *)k->buf;
     end = p + len;
     if (len < 8 || memcmp(p, "lpcmd 1\n", 8))
