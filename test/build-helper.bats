@@ -155,7 +155,8 @@ make_built() {
     assert_success
     [ -f copy/xen/common/domctl.c ]
     [ ! -e copy/xen/include/generated ]
-    [ ! -e copy/xen/xen-syms ] && [ ! -e copy/xen/common/domctl.o ]
+    [ ! -e copy/xen/xen-syms ]
+    [ ! -e copy/xen/common/domctl.o ]
     run lp-build-helper tree-key copy
     assert_output "$key"
 }
@@ -171,7 +172,8 @@ make_built() {
     assert_output "$key"
     a=$(lp-build-helper tree-key src --salt x --salt y)
     b=$(lp-build-helper tree-key src --salt y --salt x)
-    [ "$a" != "$b" ] && [ "$a" != "$key" ]
+    [ "$a" != "$b" ]
+    [ "$a" != "$key" ]
     # Salts are NUL-terminated: "ab" is not "a" then "b".
     a=$(lp-build-helper tree-key src --salt ab)
     b=$(lp-build-helper tree-key src --salt a --salt b)
@@ -196,7 +198,8 @@ make_built() {
     assert_success
     [ "$(stat -c %y dest/xen/common/a.c)" = "$(stat -c %y src/xen/common/a.c)" ]
     [ "$(stat -c %a dest/xen/Makefile)" = 750 ]
-    [ -L dest/Makefile ] && [ "$(readlink dest/Makefile)" = xen/Makefile ]
+    [ -L dest/Makefile ]
+    [ "$(readlink dest/Makefile)" = xen/Makefile ]
     files=$(cd dest && find . -mindepth 1 \( -type f -o -type l \) -printf '%P\n' | LC_ALL=C sort)
     [ "$files" = "$(printf '%s\n' Makefile xen/Makefile xen/common/a.c xen/include/xen/h.h)" ]
     # The copy hashes like the original.
@@ -213,9 +216,13 @@ make_built() {
     assert_success
     assert_output "$(printf 'arch/x86/t.o\ncommon/a.o')"
     # Only sources were copied, times kept; the patched header is in.
-    [ ! -e tree/xen/common/a.o ] && [ ! -e tree/xen/xen-syms ] && [ ! -e tree/xen/xen ]
-    [ ! -e tree/xen/xen.map ] && [ ! -e tree/.complete ]
-    [ -f tree/xen/common/a.d ] && [ -f tree/xen/common/.c.o.d ]
+    [ ! -e tree/xen/common/a.o ]
+    [ ! -e tree/xen/xen-syms ]
+    [ ! -e tree/xen/xen ]
+    [ ! -e tree/xen/xen.map ]
+    [ ! -e tree/.complete ]
+    [ -f tree/xen/common/a.d ]
+    [ -f tree/xen/common/.c.o.d ]
     [ "$(stat -c %y tree/xen/common/a.c)" = "$(stat -c %y base/xen/common/a.c)" ]
     [ "$(cat tree/xen/include/xen/h.h)" = "#define H 2" ]
 }
@@ -369,7 +376,8 @@ CMD
         --config config
     assert_success
     assert_output ""
-    [ ! -e tree/xen/common/new.c ] && [ -f tree/xen/common/n2.c ]
+    [ ! -e tree/xen/common/new.c ]
+    [ -f tree/xen/common/n2.c ]
     cmp config tree/xen/.config
     diff base.before <(snapshot base)
     diff prev.before <(snapshot prev)

@@ -79,7 +79,8 @@ tree_sum() { (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sh
     [ "$(note_id "$pl" .livepatch.xen_depends)" = "$want" ]
     # Its own id is the linker's, different from the one it depends on.
     own=$(lp-buildid "$pl")
-    [ -n "$own" ] && [ "$own" != "$want" ]
+    [ -n "$own" ]
+    [ "$own" != "$want" ]
     run livepatch-tool check "$pl" --image "$image"
     assert_success
 }

@@ -51,10 +51,16 @@ dead_pid() { sh -c 'exit 0' 3>&- & DEAD=$!; wait "$DEAD"; }
     build 00:00:00
     assert_success
     e="$C/$KEY" first=$OUT
-    [ -f "$e/.complete" ] && [ -f "$e/xen/xen-syms" ] && [ -f "$e/xen/xen" ]
-    [ -f "$e/xen/common/domctl.o" ] && [ -f "$e/xen/common/.domctl.o.cmd" ] && [ -f "$e/xen/common/domctl.c" ]
+    [ -f "$e/.complete" ]
+    [ -f "$e/xen/xen-syms" ]
+    [ -f "$e/xen/xen" ]
+    [ -f "$e/xen/common/domctl.o" ]
+    [ -f "$e/xen/common/.domctl.o.cmd" ]
+    [ -f "$e/xen/common/domctl.c" ]
     [ -f "$e/xen/include/generated/autoconf.h" ]
-    [ ! -e "$e/xen/prelink.o" ] && [ ! -e "$e/xen/common/built_in.o" ] && [ ! -e "$e/xen/xen.gz" ]
+    [ ! -e "$e/xen/prelink.o" ]
+    [ ! -e "$e/xen/common/built_in.o" ]
+    [ ! -e "$e/xen/xen.gz" ]
     [ "$(cat "$e/.source")" = "$HV" ]
     # Its recorded size is what it holds, and no build uses it any more.
     [ "$(cat "$e/.size")" -le "$(du -sk "$e" | cut -f1)" ]
@@ -126,7 +132,9 @@ dead_pid() { sh -c 'exit 0' 3>&- & DEAD=$!; wait "$DEAD"; }
     c=$KEY
     assert_output --partial "cache: evicted $b"
     refute_output --partial "evicted $a"
-    [ -f "$C/$a/.complete" ] && [ -f "$C/$c/.complete" ] && [ ! -e "$C/$b" ]
+    [ -f "$C/$a/.complete" ]
+    [ -f "$C/$c/.complete" ]
+    [ ! -e "$C/$b" ]
     [ -z "$(find "$C" -maxdepth 1 -name '.*.evict.*' -o -maxdepth 1 -name '.*.tmp.*')" ]
 }
 
@@ -139,7 +147,8 @@ dead_pid() { sh -c 'exit 0' 3>&- & DEAD=$!; wait "$DEAD"; }
     b=$KEY
     assert_output --partial "cache: evicted $a"
     assert_output --partial "over its limit of 1K"
-    [ ! -e "$C/$a" ] && [ -f "$C/$b/.complete" ]
+    [ ! -e "$C/$a" ]
+    [ -f "$C/$b/.complete" ]
     [ -f "$OUT/01-fix-domctl-bounds.livepatch" ]
 }
 
@@ -208,9 +217,13 @@ dead_pid() { sh -c 'exit 0' 3>&- & DEAD=$!; wait "$DEAD"; }
     assert_line "removed .$a.evict.$DEAD.1 (left by a build that ended)"
     assert_line "kept .$b.tmp.$LIVE.ghijkl (a running build, pid $LIVE)"
     assert_line --regexp "freed in $C, 2 kept$"
-    [ ! -e "$C/$a" ] && [ -f "$C/$b/.complete" ] && [ -d "$C/.$b.tmp.$LIVE.ghijkl" ]
-    [ ! -e "$C/.$a.tmp.$DEAD.abcdef" ] && [ ! -e "$C/.$a.evict.$DEAD.1" ]
-    [ ! -e "$C/.$a.inuse.$DEAD" ] && [ -e "$C/.$b.inuse.$LIVE" ]
+    [ ! -e "$C/$a" ]
+    [ -f "$C/$b/.complete" ]
+    [ -d "$C/.$b.tmp.$LIVE.ghijkl" ]
+    [ ! -e "$C/.$a.tmp.$DEAD.abcdef" ]
+    [ ! -e "$C/.$a.evict.$DEAD.1" ]
+    [ ! -e "$C/.$a.inuse.$DEAD" ]
+    [ -e "$C/.$b.inuse.$LIVE" ]
     [ -z "$(find "$C" -maxdepth 1 -name '.*.evict.*')" ]
     kill "$LIVE"
     wait "$LIVE" 2>/dev/null || true

@@ -423,7 +423,8 @@ load test_helper
     cc_hv main.o "$LP_ROOT/test/data/diff/main.c" main.c
     link_image image orig.o main.o
     size=$(readelf -sW image | awk '$8 == "small_fn" {print $3}')
-    [ "$size" -ge 5 ] && [ "$size" -lt 9 ]
+    [ "$size" -ge 5 ]
+    [ "$size" -lt 9 ]
     run create-diff-object orig.o patched.o image out.o
     assert_equal "$status" 2
     assert_output --partial "after its ENDBR64"

@@ -317,7 +317,9 @@ rerun_ok() {
     assert_failure 1
     assert_output --partial "Output directory exists: $T/out holds notes.txt old.livepatch"
     assert_output --partial "give a new or empty folder"
-    [ -f "$T/out/old.livepatch" ] && [ -f "$T/out/build_original.log" ] && [ -d "$T/out/work-x" ]
+    [ -f "$T/out/old.livepatch" ]
+    [ -f "$T/out/build_original.log" ]
+    [ -d "$T/out/work-x" ]
     # A run still going is not trampled on.
     rm -f "$T/out/old.livepatch" "$T/out/notes.txt"
     sleep 30 &

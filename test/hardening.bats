@@ -195,7 +195,8 @@ refused() {
     run create-diff-object --json out.o orig.o patched.o image out.o
     refused 1 "--json out.o: is the output object out.o"
     [ "$(md5sum O.o image patched.o)" = "$sum" ]
-    [ -L link.o ] && [ ! -e out.o ]
+    [ -L link.o ]
+    [ ! -e out.o ]
     # --pairs: a pair's output or log that is an input is refused for that pair only.
     printf 'orig.o\tpatched.o\torig.o\norig.o\tpatched.o\tout.o\tpatched.o\n' > pairs
     run create-diff-object --pairs pairs image

@@ -276,7 +276,8 @@ flip() {
     # name, a byte added at the end: the loader accepts each, the signature does not.
     text=$(sec_off s.livepatch '^\.text\.')
     modinfo=$(sec_off s.livepatch '^\.modinfo$')
-    [ "$text" -gt 64 ] && [ "$modinfo" -gt 64 ]
+    [ "$text" -gt 64 ]
+    [ "$modinfo" -gt 64 ]
     for off in $text 10 $((modinfo + 5)) $(sig_offset s.livepatch) $(($(sig_offset s.livepatch) + 255)); do
         cp s.livepatch t.livepatch
         flip t.livepatch $off
