@@ -30,14 +30,17 @@ LDLIBS    := -ldw -lelf -lz -lopcodes -lbfd -lxxhash -lcrypto
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 # Folders whose .c files make one program each, named after the folder.
-TOOL_DIRS := create-diff-object livepatch-tool livepatch-build/lp-buildid livepatch-build/lp-build-helper \
-             livepatch-build/livepatch-gcc
+TOOL_DIRS := create-diff-object livepatch-tool livepatch-build/lp-buildid livepatch-build/livepatch-gcc
+# livepatch-build/driver: the modules of livepatch-build's steps; lp-build-helper is a
+# front end to some of them for tests and debugging (its own main.c, same modules).
+DRIVER_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(filter-out livepatch-build/driver/main.c,$(wildcard livepatch-build/driver/*.c)))
 SCRIPTS   := livepatch-build/livepatch-build
 
 LIB_SRC   := $(sort $(wildcard lib/*.c lib/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB       := $(B)/liblivepatch.a
-TOOL_BINS := $(foreach t,$(TOOL_DIRS),$(if $(wildcard $(t)/*.c),$(B)/bin/$(notdir $(t))))
+TOOL_BINS := $(foreach t,$(TOOL_DIRS),$(if $(wildcard $(t)/*.c),$(B)/bin/$(notdir $(t)))) \
+             $(B)/bin/lp-build-helper $(if $(wildcard livepatch-build/driver/main.c),$(B)/bin/livepatch-build)
 UNIT_SRC  := $(sort $(wildcard test/unit/*.c))
 UNIT_BINS := $(UNIT_SRC:test/unit/%.c=$(B)/test/unit/%)
 HELP_SRC  := $(sort $(wildcard test/helpers/*.c))
@@ -63,6 +66,14 @@ $(B)/bin/$(notdir $(1)): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(1)/*.c)) $(LIB
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach t,$(TOOL_DIRS),$(eval $(call tool_rule,$(t))))
+
+$(B)/bin/lp-build-helper: $(patsubst %.c,$(B)/obj/%.o,$(wildcard livepatch-build/lp-build-helper/*.c)) $(DRIVER_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bin/livepatch-build: $(B)/obj/livepatch-build/driver/main.o $(DRIVER_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/test/unit/%: $(B)/obj/test/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -95,7 +106,7 @@ bench: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) tests
 	@LP_BUILD=$(CURDIR)/$(B) ./bench/run.sh
 
-fuzz:
+fuzz: deps
 	@$(MAKE) --no-print-directory -C fuzz
 
 install: all

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "helper.h"
+#include "../driver/helper.h"
 
 int helper_fail(const char *cmd, const char *fmt, ...)
 {
