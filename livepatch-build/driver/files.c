@@ -13,6 +13,8 @@
 #include "helper.h"
 #include "livepatch/util.h"
 
+volatile sig_atomic_t helper_stop_requested;
+
 int helper_make_dirs(char *path)
 {
     char *slash;

@@ -10,6 +10,7 @@
 #ifndef LP_BUILD_HELPER_H
 #define LP_BUILD_HELPER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -19,6 +20,12 @@ int cmd_prepare(int argc, char **argv);    /* tree.c */
 int cmd_collect(int argc, char **argv);    /* objects.c */
 int cmd_diff(int argc, char **argv);       /* objects.c */
 int cmd_stamp(int argc, char **argv);      /* stamp.c */
+
+/*
+ * Set (by livepatch-build's signal handler) when the run is to stop: long walks over a
+ * tree and waits for children check it and fail with "interrupted" (files.c).
+ */
+extern volatile sig_atomic_t helper_stop_requested;
 
 /* files.c: shared file-system chores. */
 int helper_make_dirs(char *path);          /* mkdir -p (path is restored) */
