@@ -19,21 +19,24 @@ struct lp_stamp {
     const char *out;           /* the payload to write (appears only when all passed) */
     const char *work;          /* a folder for the temporary files of this step */
     const char *name;          /* the payload's name (messages, the loader's check) */
-    const char *image;         /* the image the loader checks against */
+    const char *image;         /* the image the loader checks against; NULL: no loader
+                                * check (test payloads the loader is meant to refuse) */
     const char *depends;       /* hex build id for .livepatch.depends */
     const char *xen_depends;   /* hex build id for .livepatch.xen_depends */
     const char *check_depends; /* NULL, or: check a copy that depends on this hex id */
     const char *const *chain;  /* payloads loaded before this one, in order */
     size_t nr_chain;
-    const char *const *modinfo; /* "KEY=VALUE" entries of .modinfo, in order */
+    const char *const *modinfo; /* "KEY=VALUE" entries of .modinfo, in order (none: a
+                                 * .modinfo of the input is kept, none is added) */
     size_t nr_modinfo;
 };
 
 struct lp_stamp_result {
     char build_id[2 * LP_BUILDID_MAX + 1];  /* the payload's own id, in hex */
     char *facts;    /* malloc'd JSON members: "size", "functions_patched", "functions",
-                     * "new_symbols" (livepatch-build --json) */
-    char *warning;  /* malloc'd, or NULL: e.g. debug sections dropped to fit 2 MiB */
+                     * "new_symbols" (livepatch-build --json); no trailing newline */
+    char *warning;  /* malloc'd, or NULL: e.g. debug sections dropped to fit 2 MiB
+                     * (one line, without a "warning: " prefix) */
 };
 
 #define LP_STAMP_REFUSED 3
@@ -41,8 +44,11 @@ struct lp_stamp_result {
 /*
  * Stamp st->in into st->out.  Returns 0 when the payload is written (r filled in),
  * LP_STAMP_REFUSED when the loader refuses it (e->msg: the loader's reason, then
- * its errno name in parentheses), -1 on any other failure (e->msg).  Nothing is
- * left at st->out unless 0 is returned; st->in is never changed.
+ * its errno name in parentheses), -1 on any other failure (e->msg), an output that
+ * is the input, the image or a chain payload included (refused before any work).
+ * Nothing is left at st->out unless 0 is returned, nor in st->work; st->in is never
+ * changed.  r->warning may be set whatever is returned: show it, then call
+ * lp_stamp_result_free() in every case.
  */
 int lp_stamp_payload(const struct lp_stamp *st, struct lp_stamp_result *r, struct lp_error *e);
 void lp_stamp_result_free(struct lp_stamp_result *r);

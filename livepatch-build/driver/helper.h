@@ -19,7 +19,7 @@ int cmd_copy_tree(int argc, char **argv);  /* tree.c */
 int cmd_prepare(int argc, char **argv);    /* tree.c */
 int cmd_collect(int argc, char **argv);    /* objects.c */
 int cmd_diff(int argc, char **argv);       /* objects.c */
-int cmd_stamp(int argc, char **argv);      /* stamp.c */
+int cmd_stamp(int argc, char **argv);      /* lp-build-helper/stamp.c */
 
 /*
  * Set (by livepatch-build's signal handler) when the run is to stop: long walks over a
