@@ -33,14 +33,17 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 TOOL_DIRS := create-diff-object livepatch-tool livepatch-build/lp-buildid livepatch-build/livepatch-gcc
 # livepatch-build/driver: the modules of livepatch-build's steps; lp-build-helper is a
 # front end to some of them for tests and debugging (its own main.c, same modules).
-DRIVER_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(filter-out livepatch-build/driver/main.c,$(wildcard livepatch-build/driver/*.c)))
+# The program's own files (its flow), apart from the step modules both link.
+DRIVER_PROG := $(addprefix livepatch-build/driver/,main.c options.c report.c proc.c cache.c \
+               patch.c build.c diffs.c payload.c strv.c)
+DRIVER_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(filter-out $(DRIVER_PROG),$(wildcard livepatch-build/driver/*.c)))
 SCRIPTS   := livepatch-build/livepatch-build
 
 LIB_SRC   := $(sort $(wildcard lib/*.c lib/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB       := $(B)/liblivepatch.a
 TOOL_BINS := $(foreach t,$(TOOL_DIRS),$(if $(wildcard $(t)/*.c),$(B)/bin/$(notdir $(t)))) \
-             $(B)/bin/lp-build-helper $(if $(wildcard livepatch-build/driver/main.c),$(B)/bin/livepatch-build)
+             $(B)/bin/lp-build-helper $(if $(LPB_C),$(B)/bin/livepatch-build)
 UNIT_SRC  := $(sort $(wildcard test/unit/*.c))
 UNIT_BINS := $(UNIT_SRC:test/unit/%.c=$(B)/test/unit/%)
 HELP_SRC  := $(sort $(wildcard test/helpers/*.c))
@@ -71,7 +74,7 @@ $(B)/bin/lp-build-helper: $(patsubst %.c,$(B)/obj/%.o,$(wildcard livepatch-build
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/bin/livepatch-build: $(B)/obj/livepatch-build/driver/main.o $(DRIVER_OBJ) $(LIB)
+$(B)/bin/livepatch-build: $(patsubst %.c,$(B)/obj/%.o,$(DRIVER_PROG)) $(DRIVER_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -26,8 +26,11 @@
 #include <unistd.h>
 
 #include "helper.h"
+#include "objects.h"
 #include "twins.h"
 #include "livepatch/util.h"
+
+long long helper_start_us;
 
 /* --- small file helpers ------------------------------------------------------------ */
 
@@ -79,7 +82,7 @@ struct collect_args {
  * ones (malloc'd strings), the pairs create-diff-object must see.
  */
 static int collect(const char *cmd, struct collect_args *a, char ***changed,
-                   size_t *nr_changed)
+                   size_t *nr_changed, FILE *out)
 {
     char **objs = NULL, *dirs[3] = { NULL };
     FILE *lists[2] = { NULL };
@@ -141,7 +144,7 @@ static int collect(const char *cmd, struct collect_args *a, char ***changed,
         if (bad) {
             helper_fail(cmd, "out of memory");
         } else if (!old) {
-            printf("new %s\n", o);
+            fprintf(out, "new %s\n", o);
             a->nr_new++;
             fprintf(lists[1], "%s\n", o);
             /* Carried whole: the payload links it as it is. */
@@ -149,10 +152,10 @@ static int collect(const char *cmd, struct collect_args *a, char ***changed,
             free(dst);
             bad = bad || !(dst = path_join(dirs[2], o)) || helper_copy_file(cmd, patched, dst);
         } else if (same_bytes(old, patched)) {
-            printf("same %s\n", o);
+            fprintf(out, "same %s\n", o);
             a->nr_same++;
         } else {
-            printf("changed %s\n", o);
+            fprintf(out, "changed %s\n", o);
             fprintf(lists[0], "%s\n", o);
             bad = !(dst = path_join(dirs[0], o)) || helper_copy_file(cmd, old, dst);
             free(dst);
@@ -179,7 +182,20 @@ out:
         *changed = NULL;
         *nr_changed = 0;
     }
-    fflush(stdout);
+    fflush(out);
+    return rc;
+}
+
+int helper_collect(const struct diff_opts *opt, FILE *out)
+{
+    struct collect_args a = { .tree = opt->tree, .capture = opt->capture, .work = opt->work,
+                              .prev = opt->prev, .nr_prev = opt->nr_prev };
+    char **changed;
+    size_t nr_changed;
+    int rc = collect("collect", &a, &changed, &nr_changed, out);
+
+    helper_free_lines(changed, nr_changed);
+    free(a.from);
     return rc;
 }
 
@@ -213,7 +229,7 @@ int cmd_collect(int argc, char **argv)
         free(a.prev);
         return 2;
     }
-    rc = collect("collect", &a, &changed, &nr_changed);
+    rc = collect("collect", &a, &changed, &nr_changed, stdout);
     helper_free_lines(changed, nr_changed);
     free(a.prev);
     free(a.from);
@@ -247,7 +263,7 @@ static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 static void progress(const char *fmt, ...)
 {
     const char *start = getenv("LIVEPATCH_BUILD_START");
-    long long t0 = start ? atoll(start) : 0, us;
+    long long t0 = helper_start_us ? helper_start_us : start ? atoll(start) : 0, us;
     struct timeval tv;
     va_list ap;
 
@@ -630,62 +646,80 @@ int cmd_diff(int argc, char **argv)
         { "cdo-arg", required_argument, NULL, 'A' },
         { "dwarf-twins", no_argument, NULL, 'D' }, { NULL, 0, NULL, 0 },
     };
-    struct collect_args ca = { .prev = calloc((size_t)argc + 1, sizeof(*ca.prev)) };
-    char **objs = NULL, **collected = NULL;
-    size_t nr_collected = 0;
-    const char *work = NULL, *image = NULL, *cdo = NULL, *log = NULL, *cmd = "diff";
-    /* Options every create-diff-object gets: -d, -r and each --cdo-arg, in order. */
-    const char **extra = calloc((size_t)argc + 3, sizeof(*extra));
-    size_t nextra = 0;
-    bool one_per_pair = false, twins = false;
-    long jobs = 1;
-    int c, rc = 0, nobj = 0, running = 0, next = 0, i;
-    pid_t *pids;
-    int *status;
-    char *logs;
-    FILE *all;
+    struct diff_opts o = { .jobs = 1 };
+    int c, rc;
 
+    o.prev = calloc((size_t)argc + 1, sizeof(*o.prev));
+    /* Options every create-diff-object gets: -d, -r and each --cdo-arg, in order. */
+    o.extra = calloc((size_t)argc + 1, sizeof(*o.extra));
+    if (!o.prev || !o.extra) {
+        free(o.prev);
+        free(o.extra);
+        return helper_fail("diff", "out of memory");
+    }
     optind = 1;
     while ((c = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
         switch (c) {
-        case 'w': work = optarg; break;
-        case 'i': image = optarg; break;
-        case 'c': cdo = optarg; break;
-        case 'l': log = optarg; break;
-        case 'j': jobs = strtol(optarg, NULL, 10); break;
-        case 'd': if (extra) extra[nextra++] = "-d"; break;
-        case 'r': if (extra) extra[nextra++] = "-r"; break;
-        case 'A': if (extra) extra[nextra++] = optarg; break;
-        case '1': one_per_pair = true; break;
-        case 'D': twins = true; break;
-        case 't': ca.tree = optarg; break;
-        case 'C': ca.capture = optarg; break;
-        case 'p': if (ca.prev) ca.prev[ca.nr_prev++] = optarg; break;
-        case 'h': diff_usage(stdout); free(ca.prev); free(extra); return 0;
-        default: diff_usage(stderr); free(ca.prev); free(extra); return 2;
+        case 'w': o.work = optarg; break;
+        case 'i': o.image = optarg; break;
+        case 'c': o.cdo = optarg; break;
+        case 'l': o.log = optarg; break;
+        case 'j': o.jobs = strtol(optarg, NULL, 10); break;
+        case 'd': o.extra[o.nr_extra++] = "-d"; break;
+        case 'r': o.extra[o.nr_extra++] = "-r"; break;
+        case 'A': o.extra[o.nr_extra++] = optarg; break;
+        case '1': o.one_per_pair = true; break;
+        case 'D': o.twins = true; break;
+        case 't': o.tree = optarg; break;
+        case 'C': o.capture = optarg; break;
+        case 'p': o.prev[o.nr_prev++] = optarg; break;
+        case 'h': diff_usage(stdout); free(o.prev); free(o.extra); return 0;
+        default: diff_usage(stderr); free(o.prev); free(o.extra); return 2;
         }
     }
-    if (!ca.prev || !extra) {
-        free(ca.prev);
-        free(extra);
-        return helper_fail(cmd, "out of memory");
-    }
-    if (!work || !image || !cdo || !log || jobs < 1 ||
-        (ca.tree && (!ca.capture || !ca.nr_prev || optind != argc)) ||
-        (!ca.tree && (ca.capture || ca.nr_prev))) {
+    if (!o.work || !o.image || !o.cdo || !o.log || o.jobs < 1 ||
+        (o.tree && (!o.capture || !o.nr_prev || optind != argc)) ||
+        (!o.tree && (o.capture || o.nr_prev))) {
         diff_usage(stderr);
-        free(ca.prev);
-        free(extra);
+        free(o.prev);
+        free(o.extra);
         return 2;
     }
     /* Our own process group, so the driver stops every diff with one signal
      * (this saves it a setsid process). */
     if (getpgrp() != getpid())
         setsid();
-    ca.work = work;
+    o.objs = argv + optind;
+    o.nobj = argc - optind;
+    rc = helper_diff(&o, stdout);
+    free(o.prev);
+    free(o.extra);
+    return rc;
+}
+
+int helper_diff(const struct diff_opts *opt, FILE *out)
+{
+    struct collect_args ca = { .tree = opt->tree, .capture = opt->capture, .work = opt->work,
+                               .prev = opt->prev, .nr_prev = opt->nr_prev };
+    char **objs = NULL, **collected = NULL;
+    size_t nr_collected = 0;
+    const char *work = opt->work, *image = opt->image, *cdo = opt->cdo, *log = opt->log, *cmd = "diff";
+    /* create-diff-object's options, with room for --dwarf-from .dwarf */
+    const char **extra = calloc(opt->nr_extra + 3, sizeof(*extra));
+    size_t nextra = opt->nr_extra;
+    long jobs = opt->jobs;
+    int rc = 0, nobj = 0, running = 0, next = 0, i;
+    pid_t *pids = NULL;
+    int *status = NULL;
+    char *logs = NULL;
+    FILE *all;
+
+    if (!extra)
+        return helper_fail(cmd, "out of memory");
+    if (nextra)
+        memcpy(extra, opt->extra, nextra * sizeof(*extra));
     if (ca.tree) {
-        if (collect(cmd, &ca, &collected, &nr_collected)) {
-            free(ca.prev);
+        if (collect(cmd, &ca, &collected, &nr_collected, out)) {
             free(extra);
             return 1;
         }
@@ -694,8 +728,8 @@ int cmd_diff(int argc, char **argv)
         progress("%zu object(s) recompiled: %zu changed, %zu new, %zu identical",
                  nr_collected + ca.nr_new + ca.nr_same, nr_collected, ca.nr_new, ca.nr_same);
     } else {
-        objs = argv + optind;
-        nobj = argc - optind;
+        objs = opt->objs;
+        nobj = opt->nobj;
     }
     logs = path_join(work, "logs");
     pids = calloc((size_t)nobj + 1, sizeof(*pids));
@@ -706,7 +740,7 @@ int cmd_diff(int argc, char **argv)
     }
     /* A tree built without -g: the changed units again with -g, for the layout check
      * (only pairs collected here: their trees are known). */
-    if (twins && ca.tree && nobj) {
+    if (opt->twins && ca.tree && nobj) {
         int made = helper_layout_twins(cmd, work, objs, nobj, ca.from, ca.tree, jobs);
         if (made < 0) {
             rc = 1;
@@ -717,7 +751,7 @@ int cmd_diff(int argc, char **argv)
             extra[nextra++] = ".dwarf";
         }
     }
-    if (nobj && !one_per_pair && pairs_safe(work, objs, nobj)) {
+    if (nobj && !opt->one_per_pair && pairs_safe(work, objs, nobj)) {
         /* A worker whose input is gone must not take the helper down with it. */
         signal(SIGPIPE, SIG_IGN);
         rc = diff_in_workers(cmd, cdo, work, image, objs, nobj, jobs, extra, status);
@@ -772,7 +806,7 @@ int cmd_diff(int argc, char **argv)
         size_t len = 0;
         char *p = work_file(work, "logs", o, ".log");
 
-        printf("%d %s\n", status[i], o);
+        fprintf(out, "%d %s\n", status[i], o);
         fprintf(all, "== %s (exit %d)\n", o, status[i]);
         if (p && !lp_read_file(p, &buf, &len, &e))
             fwrite(buf, 1, len, all);
@@ -786,8 +820,9 @@ out:
     free(pids);
     free(status);
     helper_free_lines(collected, nr_collected);
-    free(ca.prev);
     free(ca.from);
     free(extra);
+    if (fflush(out) && !rc)
+        rc = helper_fail(cmd, "cannot write the statuses: %s", strerror(errno));
     return rc;
 }
