@@ -14,9 +14,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-int cmd_tree_key(int argc, char **argv);   /* tree.c */
-int cmd_copy_tree(int argc, char **argv);  /* tree.c */
-int cmd_prepare(int argc, char **argv);    /* tree.c */
+int cmd_tree_key(int argc, char **argv);   /* lp-build-helper/tree-cmds.c */
+int cmd_copy_tree(int argc, char **argv);  /* lp-build-helper/tree-cmds.c */
+int cmd_prepare(int argc, char **argv);    /* lp-build-helper/tree-cmds.c */
+int cmd_make_rules(int argc, char **argv); /* lp-build-helper/tree-cmds.c */
 int cmd_collect(int argc, char **argv);    /* objects.c */
 int cmd_diff(int argc, char **argv);       /* objects.c */
 int cmd_stamp(int argc, char **argv);      /* lp-build-helper/stamp.c */

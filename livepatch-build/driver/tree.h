@@ -4,7 +4,8 @@
  * objects a targeted build must remake).  Build products and version-control data
  * are never hashed or copied (a tree built in place keys and copies as a clean
  * one).  Every function reports failure in *e and prints nothing, except where
- * said.
+ * said.  The walks over a tree stop with "interrupted" once helper_stop_requested
+ * (helper.h) is set.
  */
 #ifndef LPB_TREE_H
 #define LPB_TREE_H
@@ -50,9 +51,22 @@ struct tree_prepare {
  * images, and *targets the objects (relative to xen/, sorted) a targeted make must
  * remake; with 0, a full copy of prev, to be built whole.  Notes for the user (a
  * touched file no object depends on) are printed on stderr as "livepatch-build: ...".
+ * The targets are make's: an object that feeds an init object is named NAME.init.o
+ * (see tree_make_rules).  *targets and each of them are malloc'd.  A touched path that
+ * leads out of the tree (absolute, or through "..") fails with LP_ERR_INVALID.
  */
 int tree_prepare(const struct tree_prepare *p, char ***targets, size_t *nr_targets,
                  struct lp_error *e);
+
+/*
+ * The rules that `make -C TREE/xen TARGET...` needs besides Xen's own, for targets as
+ * tree_prepare gives them: for DIR/NAME.init.o, and for an object of a folder without
+ * a Makefile, a rule that makes it through the nearest folder with one.  *eval is the
+ * argument to give make, "--eval=ifeq ($(MAKELEVEL),0)\n...endif" (malloc'd), or NULL
+ * when no target needs one (or TREE has no xen/Rules.mk: not a Xen tree).
+ */
+int tree_make_rules(const char *tree, const char *const *targets, size_t nr_targets,
+                    char **eval, struct lp_error *e);
 
 /* One file, mode and times kept, its folder created (the files a patch touches). */
 int tree_copy_file(const char *src, const char *dst, struct lp_error *e);

@@ -34,6 +34,7 @@ static const struct {
     { "tree-key", cmd_tree_key, "hash the source files of a tree (cache key)" },
     { "copy-tree", cmd_copy_tree, "copy the source files of a tree, times kept" },
     { "prepare", cmd_prepare, "set up a patched work tree; print the objects to make" },
+    { "make-rules", cmd_make_rules, "print the make --eval rules a targeted build needs" },
     { "collect", cmd_collect, "sort recompiled objects into changed, new and identical" },
     { "diff", cmd_diff, "run create-diff-object on the changed objects in parallel" },
     { "stamp", cmd_stamp, "add ids and .modinfo, check with the loader, write the payload" },
