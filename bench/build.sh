@@ -35,7 +35,9 @@ done
 # Lower bound: the changed unit compiled twice the way the build compiles it, plus
 # linking the payload object.
 tree=$(ls -d "$W"/cache/*/ | head -n1)
-cmdline=$(grep -- '-c common/domctl.c' "$W/cold/build_original.log" | head -n1 | sed 's/^[^ ]*livepatch-gcc /gcc -ffunction-sections -fdata-sections /; s/ -o [^ ]*$//')
+# (its output and dependency-file options dropped: each compile below names its own)
+cmdline=$(grep -- '-c common/domctl.c' "$W/cold/build_original.log" | head -n1 |
+    sed -E 's/^[^ ]*livepatch-gcc /gcc -ffunction-sections -fdata-sections /; s/ -o [^ ]+//; s/ -M[FQT] [^ ]+//g; s/ -MMD| -MP//g')
 [[ -n $cmdline ]] || { echo "build: no compile command for common/domctl.c in the build log" >&2; exit 1; }
 lb=
 for i in 1 2 3; do
