@@ -56,6 +56,9 @@ skip() { echo "skipped: $*"; exit 0; }
 for t in create-diff-object lp-build-helper lp-buildid livepatch-gcc livepatch-tool; do
     [ -x "$LP_BUILD/bin/$t" ] || skip "$t is not built in $LP_BUILD (make tests)"
 done
+# The driver: the C livepatch-build in $LP_BUILD/bin once it is built, else the script.
+LPB=$(PATH="$LP_BUILD/bin:$ROOT/livepatch-build" command -v livepatch-build) ||
+    skip "livepatch-build is in neither $LP_BUILD/bin nor livepatch-build/"
 [ -n "$SRC" ] && [ -f "$SRC/xen/Makefile" ] ||
     skip "no Xen source (make check-xen fetches Debian's Xen 4.17 into $XC/src; or set BENCH_XEN_SRC)"
 [ -f "$CONFIG" ] || skip "no Xen .config at $CONFIG (make check-xen fetches it; or set BENCH_XEN_CONFIG)"
@@ -88,7 +91,7 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
 # snapshot so both are the same bytes.  The system PATH without this checkout's tools.
 mkdir -p "$W/inst-a/bin" "$W/inst-b"
 install -m 755 "$LP_BUILD"/bin/{create-diff-object,livepatch-tool,lp-build-helper,lp-buildid,livepatch-gcc} \
-    "$ROOT/livepatch-build/livepatch-build" "$W/inst-a/bin/"
+    "$LPB" "$W/inst-a/bin/"
 cp -a "$W/inst-a/." "$W/inst-b/"
 SYSPATH=$(tr : '\n' <<<"$PATH" | grep -v -e "^$LP_BUILD" -e "^$ROOT" | paste -sd: -)
 

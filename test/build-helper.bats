@@ -10,7 +10,7 @@ bats_require_minimum_version 1.5.0
 setup() {
     T="$BATS_TEST_TMPDIR"
     cd "$T" || return 1
-    command -v lp-build-helper >/dev/null || skip "lp-build-helper not built yet"
+    need_built lp-build-helper
 }
 
 # A small source tree with build products and version-control data mixed in.
@@ -402,10 +402,10 @@ CMD
 }
 
 @test "prepare: the #line fixing of every sample patch matches diff -U0 | awk" {
-    [ -d "$LP_ROOT/samples/hv/xen" ] || skip "samples/hv not there yet"
     cp -a "$LP_ROOT/samples/hv" base
     checked=0
-    for p in "$LP_ROOT"/samples/patches/*.patch; do
+    expect_files 11 patches "$LP_ROOT"/samples/patches/*.patch
+    for p in "${patches[@]}"; do
         n=$(basename "$p" .patch)
         rm -rf src tree
         mkdir src

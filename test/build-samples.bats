@@ -10,9 +10,7 @@ S="$LP_ROOT/samples"
 setup() {
     T="$BATS_TEST_TMPDIR"
     cd "$T" || return 1
-    [ -d "$S/hv/xen" ] || skip "samples/hv not there yet"
-    command -v create-diff-object >/dev/null || skip "create-diff-object not built yet"
-    command -v livepatch-tool >/dev/null || skip "livepatch-tool not built yet"
+    need_built create-diff-object livepatch-tool
     export LIVEPATCH_BUILD_CACHE="$BATS_FILE_TMPDIR/cache"
     # Never build inside samples/: a private copy, built once per file as the image.
     if [ ! -f "$BATS_FILE_TMPDIR/hv/xen/xen-syms" ]; then
@@ -121,7 +119,7 @@ build_ok() {
 }
 
 @test "the sample image's id reads the same from xen-syms and xen.gz" {
-    [ -f "$HV/xen/xen.gz" ] || skip "the sample does not make xen.gz"
+    [ -f "$HV/xen/xen.gz" ] || fail "the sample's make gave no xen.gz (samples/hv/xen/Makefile makes it)"
     [ "$(lp-buildid "$HV/xen/xen.gz")" = "$(lp-buildid "$IMAGE")" ]
     [ "$(lp-buildid "$IMAGE")" = "$(readelf -n "$IMAGE" | awk '/Build ID/{print $3}')" ]
 }
@@ -165,12 +163,16 @@ build_ok() {
 @test "tools installed at another path reuse the cached build, record no path of theirs, and give the same payload" {
     run lpb -p "$S/patches/01-fix-domctl-bounds.patch" -o out1
     assert_success
-    # Another install: the same programs, copied elsewhere, found first on PATH.
+    # Another install: every program a build gives (lp_tools fails naming any missing),
+    # copied elsewhere, on a PATH without this checkout's, so none is found there.
     mkdir -p "$T/elsewhere/bin"
-    for t in livepatch-build livepatch-gcc lp-build-helper lp-buildid create-diff-object livepatch-tool; do
-        cp "$(command -v "$t")" "$T/elsewhere/bin/"
+    lp_tools
+    for t in "${TOOLS[@]}"; do
+        cp "$t" "$T/elsewhere/bin/"
     done
-    PATH="$T/elsewhere/bin:$PATH" run "$T/elsewhere/bin/livepatch-build" -s "$HV" -c "$S/hv/config" \
+    syspath=$(tr : '\n' <<<"$PATH" | grep -vxF -e "$LP_BUILD/bin" -e "$LP_BUILD/test/helpers" \
+        -e "$LP_ROOT/livepatch-build" | paste -sd: -)
+    PATH="$T/elsewhere/bin:$syspath" run "$T/elsewhere/bin/livepatch-build" -s "$HV" -c "$S/hv/config" \
         --xen-syms "$IMAGE" -p "$S/patches/01-fix-domctl-bounds.patch" -o out2
     assert_success
     assert_output --partial "unpatched build reused from cache"

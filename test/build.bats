@@ -17,10 +17,8 @@ setup() {
     P="$D/patches"
 }
 
-need_tools() {
-    command -v create-diff-object >/dev/null || skip "create-diff-object not built yet"
-    command -v livepatch-tool >/dev/null || skip "livepatch-tool not built yet"
-}
+# need_tools: fail (not skip) when the tools the driver runs are not built.
+need_tools() { need_built create-diff-object livepatch-tool; }
 
 lpb() { livepatch-build -s "$T/src" -c "$T/src/config" "$@"; }
 
@@ -177,7 +175,7 @@ EOF
 }
 
 @test "a comment-only patch fails with a clear no-functional-change message" {
-    command -v create-diff-object >/dev/null || skip "create-diff-object not built yet"
+    need_tools
     run lpb -p "$P/comment-only.patch" -o out
     assert_failure 1
     assert_output --partial "no functional change in comment-only.patch"
@@ -185,7 +183,7 @@ EOF
 }
 
 @test "a change to existing data is refused naming the object and the symbol" {
-    command -v create-diff-object >/dev/null || skip "create-diff-object not built yet"
+    need_tools
     run lpb -p "$P/data-change.patch" -o out
     assert_failure 1
     assert_output --partial "xen/common/domctl.o"
@@ -445,10 +443,21 @@ EOF
 }
 
 @test "the driver finds its tools in the source tree's build when they are not on PATH" {
-    for t in create-diff-object livepatch-tool lp-buildid; do
-        [ -x "$LP_ROOT/build/release/bin/$t" ] || skip "build/release/bin/$t not built"
+    # The source tree's layout, copied from the build under test (so the test needs no
+    # build/release): the tools in build/release/bin, and the driver where it is in the
+    # tree, the script in livepatch-build/ or the C driver next to the tools.
+    mkdir -p lp/livepatch-build lp/build/release/bin
+    lp_tools
+    for t in "${TOOLS[@]}"; do
+        cp "$t" lp/build/release/bin/
     done
-    PATH=/usr/bin:/bin run "$LP_ROOT/livepatch-build/livepatch-build" -s "$T/src" -c "$T/src/config" \
+    drv=lp/build/release/bin/livepatch-build
+    if [ "$LPB" = "$LP_ROOT/livepatch-build/livepatch-build" ]; then
+        rm "$drv"
+        drv=lp/livepatch-build/livepatch-build
+        cp "$LPB" "$drv"
+    fi
+    PATH=/usr/bin:/bin run "$T/$drv" -s "$T/src" -c "$T/src/config" \
         -p "$P/fix-domctl-bounds.patch" -o out
     assert_success
     [ -f out/fix-domctl-bounds.livepatch ]

@@ -12,8 +12,7 @@ P01="$S/patches/01-fix-domctl-bounds.patch"
 setup() {
     T="$BATS_TEST_TMPDIR"
     cd "$T" || return 1
-    [ -d "$S/hv/xen" ] || skip "samples/hv not there yet"
-    command -v create-diff-object >/dev/null || skip "create-diff-object not built yet"
+    need_built create-diff-object
     C="$T/cache"
     unset LIVEPATCH_BUILD_CACHE LIVEPATCH_BUILD_CACHE_MAX
     # A clean copy (not built in place): the image is the cached build's own xen-syms.

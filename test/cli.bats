@@ -3,11 +3,23 @@
 
 load test_helper
 
-# (livepatch-gcc is left out: a compiler wrapper must pass every option through)
-tools() {
-    local t
-    for t in "$LP_BUILD"/bin/* "$LP_ROOT"/livepatch-build/livepatch-build; do
-        [ -x "$t" ] && [ "${t##*/}" != livepatch-gcc ] && echo "$t"
+# option_tools: TOOLS (test_helper's lp_tools: every tool a build gives, failing on a
+# missing one) less livepatch-gcc, which as a compiler wrapper passes every option through.
+option_tools() {
+    local t all
+    lp_tools
+    all=("${TOOLS[@]}")
+    TOOLS=()
+    for t in "${all[@]}"; do
+        if [ "${t##*/}" != livepatch-gcc ]; then TOOLS+=("$t"); fi
+    done
+}
+
+@test "the build gives every tool, and one livepatch-build (the C driver or the script)" {
+    lp_tools
+    run printf '%s\n' "${TOOLS[@]##*/}"
+    for t in "${LP_TOOLS[@]}"; do
+        [ "$(grep -cxF -- "$t" <<<"$output")" -eq 1 ] || fail "$t: not exactly once in: ${TOOLS[*]}"
     done
 }
 
@@ -45,19 +57,19 @@ tools() {
 }
 
 @test "every tool answers --help with its usage on stdout" {
-    local n=0
-    for t in $(tools); do
+    option_tools
+    for t in "${TOOLS[@]}"; do
         run "$t" --help
         assert_success
         assert_output --partial "sage"
-        n=$((n + 1))
     done
-    [ "$n" -ge 1 ]
 }
 
 @test "every tool answers --version with its name and the project version" {
     version=$(sed -n 's/^VERSION *:= *//p' "$LP_ROOT/Makefile")
-    for t in $(tools); do
+    [ -n "$version" ]
+    option_tools
+    for t in "${TOOLS[@]}"; do
         run "$t" --version
         assert_success
         assert_output --partial "$(basename "$t")"
@@ -66,7 +78,8 @@ tools() {
 }
 
 @test "every tool rejects an unknown option with a non-zero exit" {
-    for t in $(tools); do
+    option_tools
+    for t in "${TOOLS[@]}"; do
         run "$t" --no-such-option
         assert_failure
     done
@@ -83,13 +96,15 @@ tools() {
     [ -f "$T/root/usr/include/livepatch/elf.h" ]
     [ -f "$T/root/usr/lib/liblivepatch.a" ]
     [ -f "$T/root/usr/share/doc/livepatch-tools/README.md" ]
-    for t in $(tools); do
-        [ -x "$T/root/usr/bin/$(basename "$t")" ]
+    lp_tools
+    for t in "${TOOLS[@]}"; do
+        [ -x "$T/root/usr/bin/$(basename "$t")" ] || fail "make install left out $(basename "$t")"
     done
 }
 
 @test "the public headers compile on their own and the ABI asserts hold" {
-    for h in "$LP_ROOT"/include/livepatch/*.h; do
+    expect_files 10 headers "$LP_ROOT"/include/livepatch/*.h
+    for h in "${headers[@]}"; do
         printf '#include "livepatch/%s"\nint main(void) { return 0; }\n' "$(basename "$h")" > h.c
         gcc -std=gnu11 -Wall -Wextra -Werror -I"$LP_ROOT/include" -c h.c -o h.o
     done

@@ -70,8 +70,12 @@ refused() {
 }
 
 @test "section links: an image's relocation section with sh_link 0 or out of range is refused" {
+    # The skip may stay: whether the static link of the sample has a .rela.plt (glibc's
+    # IRELATIVE relocations) is up to the host's C library, not our build; payload-mutate
+    # is ours, so it runs outside the condition and fails the test if it is missing.
+    readelf -SW "$IMG" | grep -qF ' .rela.plt ' || skip "the host's static link gives the sample image no .rela.plt"
     cp "$IMG" img0
-    payload-mutate img0 link .rela.plt 0 2>/dev/null || skip "the sample image has no .rela.plt"
+    payload-mutate img0 link .rela.plt 0
     payload-mutate img0 flags .rela.plt ""
     run livepatch-tool check --image img0 fix01.livepatch
     refused 2 "img0: relocation section .rela.plt: no symbol table (sh_link 0)"

@@ -68,8 +68,12 @@ tu_objects() { # translation-unit objects of a built tree, with checksums
     assert_output --partial ".altinstructions"
     assert_output --partial ".altinstr_replacement"
     assert_output --partial ".alt_call_sites"
-    for o in "$B"/xen/common/[a-z]*.o "$B"/xen/arch/x86/[a-z]*.o; do
-        case $o in *built_in.o) continue ;; esac
+    # Every unit's object: the sample's 6 sources (at least) each gave one.
+    expect_files 6 srcs "$LP_ROOT"/samples/hv/xen/common/*.c "$LP_ROOT"/samples/hv/xen/arch/x86/*.c
+    for c in "${srcs[@]}"; do
+        o=$B/xen/${c#"$LP_ROOT"/samples/hv/xen/}
+        o=${o%.c}.o
+        [ -f "$o" ] || fail "no object $o for $c"
         bad=$(readelf -rW "$o" | awk '/^Relocation section/ {dbg = ($3 ~ /debug/)}
             /R_X86_64/ && !dbg && $3 !~ /^R_X86_64_(64|PC32|PLT32|NONE)$/ {print $3}')
         [ -z "$bad" ] || { echo "$o: $bad"; false; }
@@ -99,12 +103,16 @@ tu_objects() { # translation-unit objects of a built tree, with checksums
 }
 
 @test "every sample patch applies as documented, and 10 does not" {
-    for p in "$LP_ROOT"/samples/patches/*.patch; do
+    expect_files 11 patches "$LP_ROOT"/samples/patches/*.patch
+    expect_files 1 ten "$LP_ROOT"/samples/patches/10-*.patch
+    for p in "${patches[@]}"; do
         rm -rf tree && cp -a "$LP_ROOT/samples/hv" tree
         case $(basename "$p") in
         09-*) (cd tree && patch -p1 -s < "$LP_ROOT/samples/patches/01-fix-domctl-bounds.patch")
               (cd tree && patch -p1 --dry-run -s < "$p") ;;
-        10-*) ! (cd tree && patch -p1 --dry-run -s < "$p" >/dev/null 2>&1) ;;
+        10-*) if (cd tree && patch -p1 --dry-run -s < "$p" >/dev/null 2>&1); then
+                  fail "$(basename "$p") applies, and must not"
+              fi ;;
         *)    (cd tree && patch -p1 --dry-run -s < "$p") ;;
         esac
         grep -q "$(basename "$p")" "$LP_ROOT/samples/patches/README.md"

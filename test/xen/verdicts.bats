@@ -23,8 +23,14 @@ setup() { needs_boot; }
 }
 
 @test "the hypervisor gave a verdict on every payload" {
+    # One verdict of ours per payload of the loop (run.sh's verdict_list): ours, Xen's 14
+    # and the 20 mutations at least.
+    local payloads ours
+    expect_files 34 payloads "$RES"/payloads/*.livepatch "$RES"/xen-payloads/*.livepatch \
+        "$RES"/mutations/*.livepatch
+    expect_files "${#payloads[@]}" ours "$RES"/verdict/*.ours
     missing=()
-    for f in "$RES"/verdict/*.ours; do
+    for f in "${ours[@]}"; do
         n=$(basename "$f" .ours)
         [ -s "$RES/verdict/$n.xen" ] || missing+=("$n")
     done

@@ -63,19 +63,46 @@ build_ok() {
     [ "$r" = 0 ] || { echo "livepatch-build $1 exited '${r:-never ran}':" >&2; tail -n 5 "$RES/builds/$1/log" >&2; return 1; }
 }
 
+# payload_of BUILD: the path of the one payload the build BUILD wrote; fails, saying so,
+# when it wrote none or several (so that what is read from it cannot come from nothing).
+payload_of() {
+    local files=("$RES/builds/$1"/out/*.livepatch)
+    if [ ${#files[@]} -ne 1 ] || [ ! -f "${files[0]}" ]; then
+        echo "build $1: no single payload in $RES/builds/$1/out: ${files[*]}" >&2
+        return 1
+    fi
+    printf '%s\n' "${files[0]}"
+}
+
 # patched_functions BUILD: the functions the payload patches (as the hypervisor names them:
 # "file#name" for a static whose name is not unique), from livepatch-tool info, sorted.
 patched_functions() {
     local f
-    for f in "$RES/builds/$1"/out/*.livepatch; do
-        livepatch-tool info "$f" | awk '/^functions:/ { on = 1; next } on && /^  / { print $1; next } { on = 0 }'
-    done | sort
+    f=$(payload_of "$1") || return 1
+    livepatch-tool info "$f" | awk '/^functions:/ { on = 1; next } on && /^  / { print $1; next } { on = 0 }' | sort
 }
 
 # new_symbols BUILD: the symbols the payload adds, sorted.
 new_symbols() {
     local f
-    for f in "$RES/builds/$1"/out/*.livepatch; do
-        livepatch-tool info --json "$f" | grep -o '"new_symbols": \[[^]]*\]' | grep -oE '"[^"]+"' | sed 1d | tr -d '"'
-    done | sort
+    f=$(payload_of "$1") || return 1
+    livepatch-tool info --json "$f" | grep -o '"new_symbols": \[[^]]*\]' | grep -oE '"[^"]+"' | sed 1d | tr -d '"' | sort
+}
+
+# expect_files MIN NAME PATH...: as test/test_helper.bash's (these files do not load it): set
+# the array NAME to those of the PATHs that exist (an unmatched glob stays as its own
+# pattern, which does not); fails, naming the PATHs, when fewer than MIN do, so that a loop
+# over NAME cannot pass by finding nothing.
+expect_files() {
+    local _ef_min=$1 _ef_p
+    local -n _ef_out=$2
+    shift 2
+    _ef_out=()
+    for _ef_p in "$@"; do
+        if [ -e "$_ef_p" ]; then _ef_out+=("$_ef_p"); fi
+    done
+    if [ ${#_ef_out[@]} -lt "$_ef_min" ]; then
+        echo "found ${#_ef_out[@]} of at least $_ef_min: $*" >&2
+        return 1
+    fi
 }
