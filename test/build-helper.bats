@@ -431,3 +431,75 @@ CMD
     done
     [ "$checked" -ge 9 ]
 }
+
+# The shell driver's make_tree, the reference for make-rules: the --eval rules for
+# targets Xen's top Makefile has no rule for.
+ref_make_rules() {
+    local tree=$1 t d rules=
+    shift
+    if [[ -f $tree/xen/Rules.mk ]]; then
+        for t in "$@"; do
+            d=${t%/*}
+            [[ $d == "$t" ]] && continue
+            [[ $t != *.init.o && -f $tree/xen/$d/Makefile ]] && continue
+            while [[ $d == */* && ! -f $tree/xen/$d/Makefile ]]; do d=${d%/*}; done
+            [[ -f $tree/xen/$d/Makefile ]] || continue
+            rules+="$t: tools_fixdep FORCE ; \$(Q)\$(MAKE) \$(build)=$d $t"$'\n'
+        done
+    fi
+    [[ -n $rules ]] && rules=--eval=$'ifeq ($(MAKELEVEL),0)\n'"${rules}endif"
+    printf '%s' "$rules"
+}
+
+@test "make-rules: init objects and objects of a folder without a Makefile get a rule" {
+    # A Kbuild tree: xen/Rules.mk; common/compat has no Makefile (common's builds it),
+    # nor has other/deep or other (no folder up to xen/ builds them).
+    mkdir -p mk/xen/common/compat mk/xen/arch/x86 mk/xen/other/deep
+    : >mk/xen/Rules.mk
+    : >mk/xen/Makefile
+    : >mk/xen/common/Makefile
+    : >mk/xen/arch/x86/Makefile
+    targets=(common/a.o common/compat/domain.o arch/x86/setup.init.o top.o other/deep/x.o
+        common/compat/kernel.init.o)
+    run lp-build-helper make-rules mk "${targets[@]}"
+    assert_success
+    assert_output - <<'RULES'
+--eval=ifeq ($(MAKELEVEL),0)
+common/compat/domain.o: tools_fixdep FORCE ; $(Q)$(MAKE) $(build)=common common/compat/domain.o
+arch/x86/setup.init.o: tools_fixdep FORCE ; $(Q)$(MAKE) $(build)=arch/x86 arch/x86/setup.init.o
+common/compat/kernel.init.o: tools_fixdep FORCE ; $(Q)$(MAKE) $(build)=common common/compat/kernel.init.o
+endif
+RULES
+    [ "$output" = "$(ref_make_rules mk "${targets[@]}")" ]
+    # Ordinary objects only: no rules, nothing printed.
+    run lp-build-helper make-rules mk common/a.o arch/x86/traps.o top.o
+    assert_success
+    assert_output ""
+    # Not a Kbuild tree: Xen's own rules are all there is.
+    rm mk/xen/Rules.mk
+    run lp-build-helper make-rules mk "${targets[@]}"
+    assert_success
+    assert_output ""
+    [ -z "$(ref_make_rules mk "${targets[@]}")" ]
+    run lp-build-helper make-rules
+    assert_failure 2
+}
+
+@test "make-rules: the targets prepare gives for an init object come with its rule" {
+    make_built base
+    printf 'cmd_arch/x86/t.init.o := objcopy\n' >base/xen/arch/x86/.t.init.o.cmd
+    : >base/xen/Rules.mk
+    : >base/xen/arch/x86/Makefile
+    : >base/xen/common/Makefile
+    mkdir -p src/xen/include/xen
+    printf '#define H 2\n' >src/xen/include/xen/h.h
+    printf 'xen/include/xen/h.h\n' >list
+    run --separate-stderr lp-build-helper prepare --base base --prev base --tree tree --src src \
+        --touched list --config base/xen/.config
+    assert_success
+    assert_output $'arch/x86/t.init.o\ncommon/a.o'
+    mapfile -t targets <<<"$output"
+    run lp-build-helper make-rules tree "${targets[@]}"
+    assert_success
+    assert_output $'--eval=ifeq ($(MAKELEVEL),0)\narch/x86/t.init.o: tools_fixdep FORCE ; $(Q)$(MAKE) $(build)=arch/x86 arch/x86/t.init.o\nendif'
+}
