@@ -368,7 +368,7 @@ warm_cache() {
     no_space build_original "copying $T/src" "$MNT/cache"
     # The write that failed is named by its destination.
     assert_output --partial ": cannot write: No space left on device"
-    assert_output --regexp "copy-tree: $MNT/cache/[^ ]*: cannot write"
+    assert_output --regexp ": $MNT/cache/[^ ]*: cannot write"
     [ "$(all_sum "$T/src")" = "$before" ]
     [ -z "$(find "$MNT/cache" -name '.*.tmp.*')" ]
 }
@@ -379,7 +379,7 @@ warm_cache() {
     small_fs 32k
     run lpb -p "$P/fix-domctl-bounds.patch" -o "$MNT/out"
     no_space prepare:fix-domctl-bounds "copying the unpatched build and the patched sources" "$MNT/out"
-    assert_output --regexp "prepare: $MNT/out/[^ ]*: cannot write: No space left on device"
+    assert_output --regexp ": $MNT/out/[^ ]*: cannot write: No space left on device"
     # (the failed write is the copy's, not the cache file it was read from)
     refute_output --regexp "$LIVEPATCH_BUILD_CACHE/[^ ]*: cannot"
 }

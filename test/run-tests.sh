@@ -21,6 +21,16 @@ count() { # count TAP results of the file $log
     pass=$((pass + p - s)); fail=$((fail + f)); skip=$((skip + s))
 }
 
+# Every unit test test/unit/*.c must have been built: a missing one is a failure, not
+# a test that silently did not run.
+if [ $# -eq 0 ]; then
+    for src in test/unit/*.c; do
+        t=$LP_BUILD/test/unit/$(basename "$src" .c)
+        [ -x "$t" ] && continue
+        echo "not ok - unit test $(basename "$src" .c) is not built in $LP_BUILD/test/unit (run make tests)"
+        fail=$((fail + 1))
+    done
+fi
 for t in "$LP_BUILD"/test/unit/*; do
     [ $# -eq 0 ] && [ -x "$t" ] || continue
     echo "# unit: $(basename "$t")"
