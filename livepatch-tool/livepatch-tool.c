@@ -1,8 +1,8 @@
 /*
  * livepatch-tool - the loader runtime on the command line: check payloads as the
  * hypervisor would, show what they hold, and apply, revert or replace them in an
- * image file.  All the rules live in lib/loader/; this file parses arguments and
- * prints.
+ * image file; stamp a linked payload object and sign payloads.  All the rules live in
+ * lib/loader/, lib/stamp.c and lib/sign.c; this file parses arguments and prints.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +14,7 @@
 
 #include "livepatch/loader.h"
 #include "livepatch/sign.h"
+#include "livepatch/stamp.h"
 #include "livepatch/util.h"
 
 /* 3-5: the signature's verdicts (docs/signing.md); they win over 2 when both refuse. */
@@ -50,12 +51,21 @@ static void usage(FILE *f)
             "                                   and the file it is the digest of)\n"
             "  sign PAYLOAD --signature SIG [--verify-key PUB] [-o OUT]\n"
             "                                   insert a detached signature made elsewhere\n"
+            "  stamp LINKED.o -o OUT --depends HEX --xen-depends HEX [--image IMAGE]\n"
+            "        [--chain PAYLOAD]... [--check-depends HEX] [--modinfo KEY=VALUE]...\n"
+            "                                   make a payload of an object linked with\n"
+            "                                   ld -r --build-id: dependency notes, .modinfo,\n"
+            "                                   no hook macro symbols, read-only\n"
+            "                                   .livepatch.funcs; with --image it is written\n"
+            "                                   only if the loader accepts it there (after\n"
+            "                                   the --chain payloads); without, unchecked\n"
             "\n"
             "Options:\n"
             "  --image FILE     the target image (Xen: xen-syms; or an image patched by apply)\n"
             "  -o, --output F   where apply/revert/replace write the new image (never IMAGE\n"
             "                   itself unless given as -o; written atomically), and sign the\n"
-            "                   signed payload (default PAYLOAD.signed; never an input)\n"
+            "                   signed payload (default PAYLOAD.signed; never an input), and\n"
+            "                   stamp the payload (never an input)\n"
             "  --skip-hooks     apply payloads that have hooks without running them\n"
             "  --json           machine-readable info\n"
             "  --verify-key PUB check/info/sign: verify the signature with this RSA public key\n"
@@ -65,6 +75,13 @@ static void usage(FILE *f)
             "                   type 0 with its 8-byte header\n"
             "  --key-size BITS  sign --digest-out: the signing key's size (default 2048; or\n"
             "                   taken from --verify-key)\n"
+            "  --depends HEX    stamp: .livepatch.depends, the build id it stacks on (the\n"
+            "                   image's, or the payload applied before it)\n"
+            "  --xen-depends HEX  stamp: .livepatch.xen_depends, the image's build id\n"
+            "  --check-depends HEX  stamp: let the loader check a copy depending on HEX\n"
+            "                   instead (when the payload before it is known only by its id)\n"
+            "  --chain PAYLOAD  stamp: loaded before it for the check, in order (repeatable)\n"
+            "  --modinfo K=V    stamp: an entry of .modinfo, e.g. name=fix01 (repeatable)\n"
             "  -h, --help       this help\n"
             "  -V, --version    print the version\n"
             "\n"
@@ -686,13 +703,110 @@ out:
     return rc;
 }
 
+/* What stamp is given besides IMAGE and -o. */
+struct stampopts {
+    const char *depends, *xen_depends, *check_depends;
+    const char **chain, **modinfo;
+    size_t nr_chain, nr_modinfo;
+};
+
+/* The payload's name for the loader's messages: OUT's base name without its extension. */
+static char *name_of(const char *out)
+{
+    const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
+    const char *dot = strrchr(base, '.');
+
+    return strndup(base, dot && dot != base ? (size_t)(dot - base) : strlen(base));
+}
+
+/*
+ * stamp: lp_stamp_payload() with a temporary folder beside OUT (so that the payload
+ * is renamed into place, not copied), which is gone again when it returns.
+ */
+static int cmd_stamp(const char *in, const char *image, const char *out,
+                     const struct stampopts *o)
+{
+    struct lp_stamp st = { 0 };
+    struct lp_stamp_result r = { 0 };
+    struct lp_error e = { 0 };
+    char *work = NULL, *name = NULL;
+    size_t i;
+    int rc;
+
+    if (!o->depends || !o->xen_depends) {
+        fprintf(stderr, "livepatch-tool: stamp: --depends and --xen-depends are needed (the "
+                "build ids it stacks on and is built for; lp-buildid prints them)\n");
+        return EXIT_USAGE;
+    }
+    /* Refuse to overwrite an input before doing any work. */
+    for (i = 0; i < o->nr_chain + 2; i++) {
+        const char *input = i == 0 ? in : i == 1 ? image : o->chain[i - 2];
+
+        if (input && same_file(out, input)) {
+            fprintf(stderr, "livepatch-tool: stamp: output %s is the input %s: an input is "
+                    "never overwritten (choose another output)\n", out, input);
+            return EXIT_USAGE;
+        }
+    }
+    if (asprintf(&work, "%s.stamp.XXXXXX", out) < 0)
+        work = NULL;
+    name = name_of(out);
+    if (!work || !name) {
+        free(work);
+        free(name);
+        fprintf(stderr, "livepatch-tool: out of memory\n");
+        return EXIT_USAGE;
+    }
+    if (!mkdtemp(work)) {
+        fprintf(stderr, "livepatch-tool: stamp: cannot create a temporary folder beside %s: "
+                "%s\n", out, strerror(errno));
+        free(work);
+        free(name);
+        return EXIT_USAGE;
+    }
+    st.in = in;
+    st.out = out;
+    st.work = work;
+    st.name = name;
+    st.image = image;
+    st.depends = o->depends;
+    st.xen_depends = o->xen_depends;
+    st.check_depends = o->check_depends;
+    st.chain = o->chain;
+    st.nr_chain = o->nr_chain;
+    st.modinfo = o->modinfo;
+    st.nr_modinfo = o->nr_modinfo;
+    rc = lp_stamp_payload(&st, &r, &e);
+    rmdir(work);
+    if (r.warning)
+        fprintf(stderr, "livepatch-tool: stamp: warning: %s\n", r.warning);
+    if (rc == LP_STAMP_REFUSED) {
+        fprintf(stderr, "livepatch-tool: %s\n", e.msg);
+        rc = EXIT_REFUSED;
+    } else if (rc) {
+        fprintf(stderr, "livepatch-tool: stamp: %s\n", e.msg);
+        rc = EXIT_USAGE;
+    } else if (image) {
+        printf("%s: stamped, build id %s; the loader accepts it on %s%s\n", out, r.build_id,
+               image, o->nr_chain ? " after the --chain payloads" : "");
+    } else {
+        printf("%s: stamped, build id %s; not checked (no --image)\n", out, r.build_id);
+    }
+    lp_stamp_result_free(&r);
+    free(work);
+    free(name);
+    return rc;
+}
+
 static int run(const char *cmd, const char *image, const char *out, char **files, int nfiles,
-               bool skip_hooks, bool json, const struct sigopts *so, const struct signopts *sg);
+               bool skip_hooks, bool json, const struct sigopts *so, const struct signopts *sg,
+               const struct stampopts *sto);
 
 int main(int argc, char **argv)
 {
     enum { O_KEY = 256, O_VERIFY_KEY, O_REQUIRE, O_FORMAT, O_DIGEST_OUT, O_DATA_OUT,
-           O_SIGNATURE, O_KEY_SIZE };
+           O_SIGNATURE, O_KEY_SIZE, O_DEPENDS, O_XEN_DEPENDS, O_CHECK_DEPENDS, O_CHAIN,
+           O_MODINFO };
     static const struct option longopts[] = {
         { "image", required_argument, NULL, 'i' }, { "output", required_argument, NULL, 'o' },
         { "skip-hooks", no_argument, NULL, 's' },  { "json", no_argument, NULL, 'j' },
@@ -705,6 +819,11 @@ int main(int argc, char **argv)
         { "data-out", required_argument, NULL, O_DATA_OUT },
         { "signature", required_argument, NULL, O_SIGNATURE },
         { "key-size", required_argument, NULL, O_KEY_SIZE },
+        { "depends", required_argument, NULL, O_DEPENDS },
+        { "xen-depends", required_argument, NULL, O_XEN_DEPENDS },
+        { "check-depends", required_argument, NULL, O_CHECK_DEPENDS },
+        { "chain", required_argument, NULL, O_CHAIN },
+        { "modinfo", required_argument, NULL, O_MODINFO },
         { NULL, 0, NULL, 0 },
     };
     const char *image = NULL, *out = NULL, *cmd;
@@ -715,6 +834,7 @@ int main(int argc, char **argv)
     size_t nvkeys = 0, k;
     struct sigopts so = { 0 };
     struct signopts sg = { 0 };
+    struct stampopts sto = { 0 };
     struct lp_error e = { 0 };
 
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -732,8 +852,12 @@ int main(int argc, char **argv)
     cmd = argv[1];
     optind = 2;
     vkeys = calloc((size_t)argc, sizeof(*vkeys));
-    if (!vkeys)
-        return EXIT_USAGE;
+    sto.chain = calloc((size_t)argc, sizeof(*sto.chain));
+    sto.modinfo = calloc((size_t)argc, sizeof(*sto.modinfo));
+    if (!vkeys || !sto.chain || !sto.modinfo) {
+        rc = EXIT_USAGE;
+        goto done;
+    }
     sg.fmt = LPS_FORMAT_CURRENT;
     while ((c = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
         switch (c) {
@@ -741,8 +865,8 @@ int main(int argc, char **argv)
         case 'o': out = optarg; break;
         case 's': skip_hooks = true; break;
         case 'j': json = true; break;
-        case 'h': usage(stdout); free(vkeys); return EXIT_OK;
-        case 'V': printf("livepatch-tool %s\n", LP_VERSION); free(vkeys); return EXIT_OK;
+        case 'h': usage(stdout); rc = EXIT_OK; goto done;
+        case 'V': printf("livepatch-tool %s\n", LP_VERSION); rc = EXIT_OK; goto done;
         case O_KEY: sg.key = optarg; break;
         case O_VERIFY_KEY: vkeys[nvkeys++] = optarg; break;
         case O_REQUIRE: so.require = true; break;
@@ -750,14 +874,19 @@ int main(int argc, char **argv)
             if (lps_parse_format(optarg, &sg.fmt)) {
                 fprintf(stderr, "livepatch-tool: --signature-format: '%s' is neither current nor "
                         "xenserver\n", optarg);
-                free(vkeys);
-                return EXIT_USAGE;
+                rc = EXIT_USAGE;
+                goto done;
             }
             fmt_given = true;
             break;
         case O_DIGEST_OUT: sg.digest_out = optarg; break;
         case O_DATA_OUT: sg.data_out = optarg; break;
         case O_SIGNATURE: sg.signature = optarg; break;
+        case O_DEPENDS: sto.depends = optarg; break;
+        case O_XEN_DEPENDS: sto.xen_depends = optarg; break;
+        case O_CHECK_DEPENDS: sto.check_depends = optarg; break;
+        case O_CHAIN: sto.chain[sto.nr_chain++] = optarg; break;
+        case O_MODINFO: sto.modinfo[sto.nr_modinfo++] = optarg; break;
         case O_KEY_SIZE:
             errno = 0;
             sg.key_bits = (unsigned)strtoul(optarg, &end, 10);
@@ -766,11 +895,11 @@ int main(int argc, char **argv)
                 fprintf(stderr, "livepatch-tool: --key-size: '%s' is not a key size in bits "
                         "(a multiple of 8, 512 to %d)\n", optarg,
                         8 * (LPS_DESC_MAX - LPS_XS_HDR_SIZE));
-                free(vkeys);
-                return EXIT_USAGE;
+                rc = EXIT_USAGE;
+                goto done;
             }
             break;
-        default: usage(stderr); free(vkeys); return EXIT_USAGE;
+        default: usage(stderr); rc = EXIT_USAGE; goto done;
         }
     }
     files = argv + optind;
@@ -779,29 +908,36 @@ int main(int argc, char **argv)
         (sg.key || sg.signature || sg.digest_out || sg.data_out || sg.key_bits || fmt_given)) {
         fprintf(stderr, "livepatch-tool: --key, --signature, --digest-out, --data-out, "
                 "--key-size and --signature-format are options of 'sign'\n");
-        free(vkeys);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto done;
     }
     if (so.require && strcmp(cmd, "check") && strcmp(cmd, "info")) {
         fprintf(stderr, "livepatch-tool: --require-signature is an option of check and info\n");
-        free(vkeys);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto done;
     }
     if (so.require && !nvkeys) {
         fprintf(stderr, "livepatch-tool: --require-signature needs --verify-key (a signature no "
                 "key checks proves nothing)\n");
-        free(vkeys);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (strcmp(cmd, "stamp") && (sto.depends || sto.xen_depends || sto.check_depends ||
+                                 sto.nr_chain || sto.nr_modinfo)) {
+        fprintf(stderr, "livepatch-tool: --depends, --xen-depends, --check-depends, --chain and "
+                "--modinfo are options of 'stamp'\n");
+        rc = EXIT_USAGE;
+        goto done;
     }
     if (nvkeys && strcmp(cmd, "check") && strcmp(cmd, "info") && strcmp(cmd, "sign")) {
         fprintf(stderr, "livepatch-tool: --verify-key is an option of check, info and sign\n");
-        free(vkeys);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto done;
     }
     so.keys = calloc(nvkeys + 1, sizeof(*so.keys));
     if (!so.keys) {
-        free(vkeys);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto done;
     }
     for (k = 0; k < nvkeys; k++) {
         if (lps_key_load(vkeys[k], false, &so.keys[k], &e)) {
@@ -811,20 +947,23 @@ int main(int argc, char **argv)
         }
         so.nr_keys++;
     }
-    rc = run(cmd, image, out, files, nfiles, skip_hooks, json, &so, &sg);
+    rc = run(cmd, image, out, files, nfiles, skip_hooks, json, &so, &sg, &sto);
 done:
     for (k = 0; k < so.nr_keys; k++)
         lps_key_free(so.keys[k]);
     free(so.keys);
     free(vkeys);
+    free(sto.chain);
+    free(sto.modinfo);
     return rc;
 }
 
 static int run(const char *cmd, const char *image, const char *out, char **files, int nfiles,
-               bool skip_hooks, bool json, const struct sigopts *so, const struct signopts *sg)
+               bool skip_hooks, bool json, const struct sigopts *so, const struct signopts *sg,
+               const struct stampopts *sto)
 {
     static const char *const commands[] = { "check", "info", "apply", "replace", "revert",
-                                            "list", "sign" };
+                                            "list", "sign", "stamp" };
     size_t c;
     int i;
 
@@ -833,12 +972,12 @@ static int run(const char *cmd, const char *image, const char *out, char **files
             break;
     if (c == sizeof(commands) / sizeof(commands[0])) {
         fprintf(stderr, "livepatch-tool: unknown command '%s' (commands: check, info, apply, "
-                "replace, revert, list, sign; see --help)\n", cmd);
+                "replace, revert, list, sign, stamp; see --help)\n", cmd);
         return EXIT_USAGE;
     }
     /* The new image never replaces a payload it is made from (IMAGE itself may be -o:
      * it is replaced atomically, and only once everything succeeded). */
-    for (i = 0; out && i < nfiles && strcmp(cmd, "sign"); i++)
+    for (i = 0; out && i < nfiles && strcmp(cmd, "sign") && strcmp(cmd, "stamp"); i++)
         if (same_file(out, files[i])) {
             fprintf(stderr, "livepatch-tool: %s: output %s is the payload %s: an input is never "
                     "overwritten (choose another output)\n", cmd, out, files[i]);
@@ -850,6 +989,11 @@ static int run(const char *cmd, const char *image, const char *out, char **files
         struct signopts o = *sg;
         o.out = out;
         return cmd_sign(files[0], &o, so);
+    }
+    if (!strcmp(cmd, "stamp")) {
+        if (nfiles != 1 || !out)
+            goto bad;
+        return cmd_stamp(files[0], image, out, sto);
     }
     if (!strcmp(cmd, "info")) {
         if (nfiles != 1)
