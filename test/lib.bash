@@ -1,6 +1,7 @@
 # lib.bash - shell helpers shared by the bats suites and the benchmarks: build
 # objects and images like the hypervisor does, and assemble payloads the way
-# livepatch-build does.  Needs LP_ROOT; tools are found on PATH.
+# livepatch-build does (through the same stamping).  Needs LP_ROOT; tools are found on
+# PATH.
 
 # Compiler flags the hypervisor uses for its objects (see shared/xen-build-facts.md).
 LP_TEST_CFLAGS="-O2 -g -ffunction-sections -fdata-sections -fpic -fno-asynchronous-unwind-tables -fno-stack-protector -fcf-protection=none"
@@ -60,20 +61,19 @@ build_id() {
 }
 
 # link_payload OUT IMAGE DEPENDS_HEX NAME OBJ...: what livepatch-build does after
-# create-diff-object: link with a build id, add the dependency notes and .modinfo.
+# create-diff-object: link with a build id, then stamp it with livepatch-tool stamp (the
+# stamping of lib/stamp.c that livepatch-build uses: dependency notes, .modinfo, no hook
+# macro symbols, read-only .livepatch.funcs).  No --image: the loader does not judge it
+# here, so that tests can build the payloads it must refuse.
 link_payload() {
-    local out=$1 image=$2 dep=$3 name=$4
+    local out=$1 image=$2 dep=$3 name=$4 id rc=0
     shift 4
+    id=$(build_id "$image")
     ld -r --build-id=sha1 -o "$out.tmp.o" "$@" || return 1
-    note_file "$(build_id "$image")" "$out.xen_depends"
-    note_file "${dep:-$(build_id "$image")}" "$out.depends"
-    printf 'name=%s\0' "$name" > "$out.modinfo"
-    objcopy --add-section .livepatch.xen_depends="$out.xen_depends" \
-            --add-section .livepatch.depends="$out.depends" \
-            --add-section .modinfo="$out.modinfo" \
-            --set-section-flags .livepatch.funcs=alloc,readonly \
-            "$out.tmp.o" "$out" || return 1
-    rm -f "$out.tmp.o" "$out.xen_depends" "$out.depends" "$out.modinfo"
+    livepatch-tool stamp "$out.tmp.o" -o "$out" --depends "${dep:-$id}" --xen-depends "$id" \
+        --modinfo "name=$name" >/dev/null || rc=1
+    rm -f "$out.tmp.o"
+    return $rc
 }
 
 # sample_base DIR: build the sample tree into DIR (once per suite, in setup_file).
