@@ -99,6 +99,8 @@ void stage_start(const char *fmt, ...)
 {
     va_list ap;
 
+    /* (a signal during an in-process step is acted on here at the latest) */
+    proc_check_stop();
     va_start(ap, fmt);
     vsnprintf(stage, sizeof(stage), fmt, ap);
     va_end(ap);
