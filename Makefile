@@ -31,19 +31,18 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 # Folders whose .c files make one program each, named after the folder.
 TOOL_DIRS := create-diff-object livepatch-tool livepatch-build/lp-buildid livepatch-build/livepatch-gcc
-# livepatch-build/driver: the modules of livepatch-build's steps; lp-build-helper is a
-# front end to some of them for tests and debugging (its own main.c, same modules).
-# The program's own files (its flow), apart from the step modules both link.
+# livepatch-build/driver: the livepatch-build program.  DRIVER_PROG are its own files (the
+# flow); the rest are the step modules, which lp-build-helper (a front end to them for tests
+# and debugging, its own main.c) links too.
 DRIVER_PROG := $(addprefix livepatch-build/driver/,main.c options.c report.c proc.c cache.c \
                patch.c build.c diffs.c payload.c strv.c)
 DRIVER_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(filter-out $(DRIVER_PROG),$(wildcard livepatch-build/driver/*.c)))
-SCRIPTS   := livepatch-build/livepatch-build
 
 LIB_SRC   := $(sort $(wildcard lib/*.c lib/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB       := $(B)/liblivepatch.a
 TOOL_BINS := $(foreach t,$(TOOL_DIRS),$(if $(wildcard $(t)/*.c),$(B)/bin/$(notdir $(t)))) \
-             $(B)/bin/lp-build-helper $(if $(LPB_C),$(B)/bin/livepatch-build)
+             $(B)/bin/lp-build-helper $(B)/bin/livepatch-build
 UNIT_SRC  := $(sort $(wildcard test/unit/*.c))
 UNIT_BINS := $(UNIT_SRC:test/unit/%.c=$(B)/test/unit/%)
 HELP_SRC  := $(sort $(wildcard test/helpers/*.c))
@@ -117,7 +116,6 @@ install: all
 	    $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/doc/livepatch-tools \
 	    $(DESTDIR)$(PREFIX)/libexec/livepatch-tools
 	for t in $(TOOL_BINS); do install -m 755 $$t $(DESTDIR)$(PREFIX)/bin/; done
-	for s in $(SCRIPTS); do [ ! -f $$s ] || install -m 755 $$s $(DESTDIR)$(PREFIX)/bin/; done
 	install -m 644 include/livepatch/*.h $(DESTDIR)$(PREFIX)/include/livepatch/
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 README.md $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/livepatch-tools/

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 : "${LP_BUILD:=$ROOT/build/release}"
-export PATH="$LP_BUILD/bin:$ROOT/livepatch-build:$PATH"
+export PATH="$LP_BUILD/bin:$PATH"
 for t in create-diff-object livepatch-tool lp-buildid; do
     command -v "$t" >/dev/null || { echo "build: skipped ($t not built)"; exit 0; }
 done

@@ -5,7 +5,7 @@ set -u
 cd "$(dirname "$0")/.."
 : "${LP_BUILD:=$PWD/build/release}"
 export LP_BUILD LP_ROOT="$PWD"
-export PATH="$LP_BUILD/bin:$LP_BUILD/test/helpers:$PWD/livepatch-build:$PATH"
+export PATH="$LP_BUILD/bin:$LP_BUILD/test/helpers:$PATH"
 status=0
 for b in bench/*.sh; do
     [ "$b" = bench/run.sh ] && continue

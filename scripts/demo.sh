@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 : "${LP_BUILD:=$ROOT/build/release}"
-export PATH="$LP_BUILD/bin:$ROOT/livepatch-build:$PATH"
+export PATH="$LP_BUILD/bin:$PATH"
 PATCH=${DEMO_PATCH:-$ROOT/samples/patches/01-fix-domctl-bounds.patch}
 W=$ROOT/build/demo
 rm -rf "$W"

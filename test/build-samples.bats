@@ -170,8 +170,8 @@ build_ok() {
     for t in "${TOOLS[@]}"; do
         cp "$t" "$T/elsewhere/bin/"
     done
-    syspath=$(tr : '\n' <<<"$PATH" | grep -vxF -e "$LP_BUILD/bin" -e "$LP_BUILD/test/helpers" \
-        -e "$LP_ROOT/livepatch-build" | paste -sd: -)
+    syspath=$(tr : '\n' <<<"$PATH" | grep -vxF -e "$LP_BUILD/bin" -e "$LP_BUILD/test/helpers" |
+        paste -sd: -)
     PATH="$T/elsewhere/bin:$syspath" run "$T/elsewhere/bin/livepatch-build" -s "$HV" -c "$S/hv/config" \
         --xen-syms "$IMAGE" -p "$S/patches/01-fix-domctl-bounds.patch" -o out2
     assert_success

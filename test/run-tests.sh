@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")/.."
 : "${LP_BUILD:=$PWD/build/release}"
 export LP_BUILD LP_ROOT="$PWD"
-export PATH="$LP_BUILD/bin:$LP_BUILD/test/helpers:$PWD/livepatch-build:$PATH"
+export PATH="$LP_BUILD/bin:$LP_BUILD/test/helpers:$PATH"
 
 pass=0 fail=0 skip=0
 log=$(mktemp)

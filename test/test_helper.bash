@@ -6,18 +6,15 @@ load '/usr/lib/bats/bats-assert/load.bash'
 : "${LP_ROOT:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
 : "${LP_BUILD:=$LP_ROOT/build/release}"
 export LP_ROOT LP_BUILD
-export PATH="$LP_BUILD/bin:$LP_BUILD/test/helpers:$LP_ROOT/livepatch-build:$PATH"
+export PATH="$LP_BUILD/bin:$LP_BUILD/test/helpers:$PATH"
 
 . "$LP_ROOT/test/lib.bash"
 
-# The driver, by path, for tests that name it: the C livepatch-build in $LP_BUILD/bin once
-# it is built, else the script livepatch-build/livepatch-build (PATH above puts the first
-# before the second, so this is the one that `livepatch-build` runs).
-LPB=$(command -v livepatch-build) || LPB=
+# The driver, by path, for tests that name it: livepatch-build of the build under test.
+LPB=$LP_BUILD/bin/livepatch-build
 export LPB
 
-# The programs a build must give: each in $LP_BUILD/bin, except livepatch-build, which is
-# there or is the script livepatch-build/livepatch-build ($LPB, either one, but one of ours).
+# The programs a build must give, each in $LP_BUILD/bin.
 LP_TOOLS=(create-diff-object livepatch-tool lp-buildid livepatch-gcc lp-build-helper livepatch-build)
 
 # lp_tools: set TOOLS to the path of each of LP_TOOLS and of any other program in
@@ -28,12 +25,6 @@ lp_tools() {
     TOOLS=()
     for t in "${LP_TOOLS[@]}"; do
         p=$LP_BUILD/bin/$t
-        if [ "$t" = livepatch-build ]; then
-            case $LPB in
-            "$LP_BUILD/bin/$t" | "$LP_ROOT/livepatch-build/$t") p=$LPB ;;
-            *) p= ;;
-            esac
-        fi
         if [ -n "$p" ] && [ -x "$p" ]; then TOOLS+=("$p"); else missing+=("$t"); fi
     done
     if [ ${#missing[@]} -gt 0 ]; then

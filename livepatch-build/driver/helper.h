@@ -1,11 +1,11 @@
 /*
- * helper.h - lp-build-helper: the steps of livepatch-build that would cost the
- * shell driver dozens of processes each (hashing and copying trees, rewriting
- * line numbers, sorting objects, running the diffs, stamping and checking the
- * payload), done in one process per step.
+ * helper.h - what livepatch-build's step modules share: the file-system chores,
+ * the stop flag, how a step reports a failure (helper_fail: each program words it,
+ * "lp-build-helper: COMMAND: ..." or "livepatch-build: COMMAND: ..."), and the
+ * commands of lp-build-helper, the front end to the steps for tests and debugging.
  *
- * Every command returns the exit status: 0 success, 1 failure (message on stderr,
- * prefixed "lp-build-helper: COMMAND: "), 2 usage error.
+ * Every command returns the exit status: 0 success, 1 failure (message on stderr),
+ * 2 usage error.
  */
 #ifndef LP_BUILD_HELPER_H
 #define LP_BUILD_HELPER_H

@@ -1,9 +1,9 @@
 /*
- * lp-build-helper - the in-process steps of livepatch-build.  The driver is a
- * shell script for its options and its flow; whatever it would otherwise do with
- * dozens of short-lived processes per payload (hash or copy a tree, rewrite line
- * numbers, sort and compare objects, run the diffs, stamp and check the payload)
- * is a command of this program.  Not meant to be run by hand, but safe to.
+ * lp-build-helper - a front end to livepatch-build's step modules (driver/), one
+ * command per step (hash or copy a tree, prepare the patched work tree, the make
+ * rules of single objects, sort and diff objects, stamp and check a payload), for
+ * the tests and for debugging one step alone.  livepatch-build calls the same code
+ * in-process; it never runs this program.
  *
  * Exit codes: 0 success, 1 failure (stderr says what), 2 usage error; `stamp`
  * exits 3 when the loader would refuse the payload.

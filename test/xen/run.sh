@@ -23,7 +23,7 @@ root=$(cd "$here/../.." && pwd)
 : "${LP_XEN_BOOT_TIMEOUT:=900}"
 : "${LP_XEN_FIXES:=$root/../shared/xen-4.17-fixes}"
 export LP_BUILD LP_ROOT=$root LP_XEN_RESULTS
-export PATH="$LP_BUILD/bin:$LP_BUILD/test/helpers:$root/livepatch-build:$PATH"
+export PATH="$LP_BUILD/bin:$LP_BUILD/test/helpers:$PATH"
 RES=$LP_XEN_RESULTS
 
 # Everything a setup step can fail on ends the suite here with one message naming it;
