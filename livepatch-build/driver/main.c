@@ -410,8 +410,12 @@ int main(int argc, char **argv)
     if (b.depends && access(b.depends, F_OK) == 0) {
         struct stat st;
 
-        if (stat(b.depends, &st) == 0 && S_ISREG(st.st_mode))
-            strv_push(&b.check_chain, abspath(b.depends));
+        if (stat(b.depends, &st) == 0 && S_ISREG(st.st_mode)) {
+            char *p = abspath(b.depends);
+
+            strv_push(&b.check_chain, p);
+            free(p);
+        }
     }
 
     for (i = 1; i <= b.nr_steps; i++) {
