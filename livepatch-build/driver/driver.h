@@ -123,6 +123,8 @@ void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "livepatch-build: error: ...", write the --json report, clean up, exit 1. */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* The run is ending early (die, a signal): its state is abandoned, not leaked. */
+void report_dying(void);
 void stage_start(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void stage_end(void);
 const char *stage_name(void);            /* "" before the first stage */

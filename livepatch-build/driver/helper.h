@@ -39,7 +39,7 @@ void helper_sort_unique(char **v, size_t *n);      /* duplicates are freed */
 char **helper_read_lines(const char *cmd, const char *path, size_t *count);
 void helper_free_lines(char **v, size_t n);
 
-/* tree.c: copy one file with its mode and times, creating its folder. */
+/* copy.c: copy one file with its mode and times, creating its folder (a message on failure). */
 int helper_copy_file(const char *cmd, const char *src, const char *dst);
 
 /* Print "lp-build-helper: CMD: message\n" on stderr; returns 1. */

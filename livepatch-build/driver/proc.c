@@ -190,6 +190,7 @@ void proc_check_stop(void)
     cleanup_run();
     for (i = 0; i < written.n; i++)
         unlink(written.v[i]);
+    report_dying();
     exit(sig == SIGINT ? 130 : sig == SIGHUP ? 129 : 143);
 }
 
