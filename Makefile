@@ -58,9 +58,10 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(LIB): $(LIB_OBJ)
+# (Makefile too: a source moved out of lib/ must leave the archive)
+$(LIB): $(LIB_OBJ) Makefile
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $(LIB_OBJ)
 
 define tool_rule
 $(B)/bin/$(notdir $(1)): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(1)/*.c)) $(LIB)
@@ -76,6 +77,9 @@ $(B)/bin/lp-build-helper: $(patsubst %.c,$(B)/obj/%.o,$(wildcard livepatch-build
 $(B)/bin/livepatch-build: $(patsubst %.c,$(B)/obj/%.o,$(DRIVER_PROG)) $(DRIVER_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# (the #line fixer is the driver's, not the library's)
+$(B)/test/unit/test_fixlines: $(B)/obj/livepatch-build/driver/fixlines.o
 
 $(B)/test/unit/%: $(B)/obj/test/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)

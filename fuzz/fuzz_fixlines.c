@@ -1,7 +1,7 @@
 /*
  * fuzz_fixlines.c - libFuzzer target: the #line fixer on an (old, new) pair of
  * sources (input split at FUZZ_SEP, else in the middle), LF or CRLF.  Besides no
- * crash, the output must keep its promises (include/livepatch/fixlines.h):
+ * crash, the output must keep its promises (livepatch-build/driver/fixlines.h):
  *   - it is new with only "#line N\n" lines added ("#line N\r\n" in a CRLF file):
  *     nothing of new changes;
  *   - old == new adds nothing;
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "livepatch/fixlines.h"
+#include "../livepatch-build/driver/fixlines.h"
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "helper.h"
-#include "livepatch/fixlines.h"
+#include "fixlines.h"
 #include "livepatch/util.h"
 #include "tree.h"
 #include "walk.h"

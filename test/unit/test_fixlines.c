@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "livepatch/fixlines.h"
+#include "../../livepatch-build/driver/fixlines.h"
 #include "unit.h"
 
 /* lp_fix_lines on two strings; the result as a string (freed by the next call). */

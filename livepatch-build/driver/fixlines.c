@@ -1,6 +1,6 @@
 /*
  * fixlines.c - "#line" directives after the hunks of a patched source (see
- * include/livepatch/fixlines.h).
+ * fixlines.h).
  *
  * The diff: common leading and trailing lines are cut off first (a patch touches
  * a few lines of a long file), lines are numbered by content, lines that occur in
@@ -19,7 +19,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "livepatch/fixlines.h"
+#include "fixlines.h"
 
 struct lines {
     const char *buf;
