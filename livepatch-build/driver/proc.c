@@ -225,7 +225,7 @@ static void child_setup(const struct run_opts *o)
     if ((fd = open(o && o->in ? o->in : "/dev/null", O_RDONLY | O_CLOEXEC)) >= 0) {
         dup2(fd, 0);
         close(fd);
-    } else {
+    } else if (o && o->in) {
         fprintf(stderr, "%s: cannot read %s: %s\n", PROG, o->in, strerror(errno));
         _exit(126);
     }
@@ -329,7 +329,13 @@ static int wait_child(pid_t pid, const struct run_opts *o)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static pid_t start(char *const *argv, const struct run_opts *o, int out_fd, bool both)
+/*
+ * Fork a child in a group of its own that runs argv (found on PATH) or, without argv,
+ * fn(arg, out), out being the pipe out_fd; its stdout (and stderr, with both) goes to
+ * out_fd when there is one.
+ */
+static pid_t start(char *const *argv, int (*fn)(void *arg, FILE *out), void *arg,
+                   const struct run_opts *o, int out_fd, bool both)
 {
     pid_t pid;
 
@@ -340,6 +346,16 @@ static pid_t start(char *const *argv, const struct run_opts *o, int out_fd, bool
         return -1;
     if (pid == 0) {
         child_setup(o);
+        if (!argv) {
+            FILE *out = fdopen(out_fd, "w");
+            int rc = out ? fn(arg, out) : 1;
+
+            if (out && fclose(out) && !rc)
+                rc = 1;
+            fflush(stderr);
+            /* (not exit: this run's clean-up belongs to the parent) */
+            _exit(rc);
+        }
         if (out_fd >= 0) {
             dup2(out_fd, 1);
             if (both)
@@ -358,7 +374,7 @@ static pid_t start(char *const *argv, const struct run_opts *o, int out_fd, bool
 
 int run_cmd(char *const *argv, const struct run_opts *o)
 {
-    pid_t pid = start(argv, o, -1, false);
+    pid_t pid = start(argv, NULL, NULL, o, -1, false);
 
     return pid < 0 ? -1 : wait_child(pid, o);
 }
@@ -395,7 +411,9 @@ static int read_all(int fd, char **text)
     return 0;
 }
 
-int run_capture(char *const *argv, bool both, const struct run_opts *o, char **text)
+/* Start a child writing into a pipe, read all it writes into *text, wait for it. */
+static int capture(char *const *argv, int (*fn)(void *arg, FILE *out), void *arg, bool both,
+                   const struct run_opts *o, char **text)
 {
     int fds[2], rc;
     pid_t pid;
@@ -403,7 +421,7 @@ int run_capture(char *const *argv, bool both, const struct run_opts *o, char **t
     *text = NULL;
     if (pipe2(fds, O_CLOEXEC) < 0)
         return -1;
-    pid = start(argv, o, fds[1], both);
+    pid = start(argv, fn, arg, o, fds[1], both);
     close(fds[1]);
     if (pid < 0) {
         close(fds[0]);
@@ -419,45 +437,12 @@ int run_capture(char *const *argv, bool both, const struct run_opts *o, char **t
     return wait_child(pid, NULL);
 }
 
+int run_capture(char *const *argv, bool both, const struct run_opts *o, char **text)
+{
+    return capture(argv, NULL, NULL, both, o, text);
+}
+
 int run_fn(int (*fn)(void *arg, FILE *out), void *arg, char **text)
 {
-    int fds[2], rc;
-    pid_t pid;
-
-    *text = NULL;
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return -1;
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        FILE *out;
-
-        close(fds[0]);
-        child_setup(NULL);
-        if (!(out = fdopen(fds[1], "w")))
-            _exit(1);
-        rc = fn(arg, out);
-        if (fclose(out) && !rc)
-            rc = 1;
-        fflush(stderr);
-        /* (not exit: this run's clean-up belongs to the parent) */
-        _exit(rc);
-    }
-    setpgid(pid, pid);
-    group_add(pid);
-    close(fds[1]);
-    rc = read_all(fds[0], text);
-    close(fds[0]);
-    if (rc < 0) {
-        kill(-pid, SIGTERM);
-        wait_child(pid, NULL);
-        return -1;
-    }
-    return wait_child(pid, NULL);
+    return capture(NULL, fn, arg, false, NULL, text);
 }
