@@ -3,7 +3,12 @@
 # for one real one-file fix and one real header fix, all measured in this one run:
 #   cold        no cache: the unpatched build included (a fresh --cache-dir per fix)
 #   warm        the unpatched build cached (best of BENCH_REPS)
+#   first fix   warm, but the first fix of its units: no layout twin of their originals
+#               kept in the cache entry yet (they are removed before each such run)
 #   other path  warm, with the same tools installed under another prefix (best of BENCH_REPS)
+#   LIVEPATCH_TWIN=1  warm, with LIVEPATCH_TWIN=1 in the environment: livepatch-gcc makes
+#               the patched layout twins alongside the patched build's compiles (what the
+#               driver is to set for a tree built without -g; set by hand here)
 #   upstream    upstream livepatch-build's method, run directly with make on a copy of the
 #               tree with the same .config: a full build, then an incremental build of the
 #               patched tree and another of the tree with the patch reverted
@@ -95,13 +100,15 @@ install -m 755 "$LP_BUILD"/bin/{create-diff-object,livepatch-tool,lp-build-helpe
 cp -a "$W/inst-a/." "$W/inst-b/"
 SYSPATH=$(tr : '\n' <<<"$PATH" | grep -v -e "^$LP_BUILD" -e "^$ROOT" | paste -sd: -)
 
-# lpb PREFIX CACHE OUT PATCH: one livepatch-build run; prints its wall time in ms.
+# lpb PREFIX CACHE OUT PATCH [NAME=VALUE...]: one livepatch-build run, with the
+# environment variables given; prints its wall time in ms.
 lpb() {
-    local t0 t1
+    local t0 t1 pre=$1 cache=$2 out=$3 patch=$4
+    shift 4
     t0=$(now)
-    PATH="$1/bin:$SYSPATH" livepatch-build -s "$SRC" -c "$CONFIG" -o "$3" -j "$J" \
-        --cache-dir "$2" -p "$4" --json "$3.json" >"$3.log" 2>&1 ||
-        { echo "livepatch-build failed ($3.log):" >&2; tail -n 5 "$3.log" >&2; return 1; }
+    env "$@" PATH="$pre/bin:$SYSPATH" livepatch-build -s "$SRC" -c "$CONFIG" -o "$out" -j "$J" \
+        --cache-dir "$cache" -p "$patch" --json "$out.json" >"$out.log" 2>&1 ||
+        { echo "livepatch-build failed ($out.log):" >&2; tail -n 5 "$out.log" >&2; return 1; }
     t1=$(now)
     echo $((t1 - t0))
 }
@@ -225,44 +232,60 @@ done
 [ -n "$REUSE" ] || rm -rf "$UP"
 
 # --- livepatch-build: cold, warm, warm from another path ----------------------------------
-declare -A COLD COLD_BASE WARM OTHER MADE_W MADE_O ENTRY ENTRY_FILES
+declare -A COLD COLD_BASE WARM FIRST OTHER TWIN MADE_W MADE_O ENTRY ENTRY_FILES ENTRY_AFTER
 for f in $COLS; do
     p=${PATCH[$f]}
     n=$(basename "$p" .patch)
     echo
     echo "livepatch-build $n ..."
     if [ -n "$REUSE" ]; then
-        cache=$REUSE entry=$UP COLD[$f]='' COLD_BASE[$f]=''
+        cache=$REUSE COLD[$f]='' COLD_BASE[$f]=''
     else
         cache=$W/cache-$f
         COLD[$f]=$(lpb "$W/inst-a" "$cache" "$W/out-$f-cold" "$p")
         COLD_BASE[$f]=$(stage_ms "$W/out-$f-cold" build_original)
-        entry=$(find "$cache" -mindepth 2 -maxdepth 2 -name .complete -printf '%h\n' | head -n1)
     fi
-    ENTRY[$f]=$(du -sk "$entry" | cut -f1)
-    ENTRY_FILES[$f]=$(find "$entry" -type f | wc -l)
-    # Warm and other-path runs alternate (and with BENCH_XEN_CACHE the lower bound's passes
-    # come right before them), so the three see the same load.
-    WARM[$f]='' OTHER[$f]=''
+    # The runs of a repetition come one after the other (and with BENCH_XEN_CACHE the
+    # lower bound's passes right before them), so all see the same load: the first fix
+    # (the layout twins of the originals the entry kept removed first; the run keeps
+    # them again), warm, other path, and warm with LIVEPATCH_TWIN=1.
+    WARM[$f]='' FIRST[$f]='' OTHER[$f]='' TWIN[$f]=''
     for ((i = 0; i < REPS; i++)); do
         if [ -n "$REUSE" ]; then
             LB_A[$f]=$(min "${LB_A[$f]}" "$(lb_pass "$f")")
             LB_B[$f]=$(min "${LB_B[$f]:-}" "$(lb_pass "$f")")
             LB_LD[$f]=$(min "${LB_LD[$f]:-}" "$(lb_link "$f")")
         fi
-        rm -rf "$W/out-$f-warm" "$W/out-$f-other"
+        rm -rf "$W/out-$f-warm" "$W/out-$f-first" "$W/out-$f-other" "$W/out-$f-twin"
+        find "$cache" -mindepth 3 -name '.*.o.twin-*.o' -delete
+        t=$(lpb "$W/inst-a" "$cache" "$W/out-$f-first" "$p")
+        [ "$(min "${FIRST[$f]}" "$t")" = "$t" ] && FIRST[$f]=$t && stages "$W/out-$f-first" >"$W/stages-$f-first"
         t=$(lpb "$W/inst-a" "$cache" "$W/out-$f-warm" "$p")
         [ "$(min "${WARM[$f]}" "$t")" = "$t" ] && WARM[$f]=$t && stages "$W/out-$f-warm" >"$W/stages-$f-warm"
         t=$(lpb "$W/inst-b" "$cache" "$W/out-$f-other" "$p")
         [ "$(min "${OTHER[$f]}" "$t")" = "$t" ] && OTHER[$f]=$t && stages "$W/out-$f-other" >"$W/stages-$f-other"
+        t=$(lpb "$W/inst-a" "$cache" "$W/out-$f-twin" "$p" LIVEPATCH_TWIN=1)
+        [ "$(min "${TWIN[$f]}" "$t")" = "$t" ] && TWIN[$f]=$t && stages "$W/out-$f-twin" >"$W/stages-$f-twin"
     done
     echo "  stages of the best warm run (ms):       $(cat "$W/stages-$f-warm")"
+    echo "  stages of the best first-fix run (ms):  $(cat "$W/stages-$f-first")"
     echo "  stages of the best other-path run (ms): $(cat "$W/stages-$f-other")"
+    echo "  stages of the best LIVEPATCH_TWIN=1 run (ms): $(cat "$W/stages-$f-twin")"
+    grep -h '^layout twins:' "$W/out-$f-first.log" | sed 's/^/  first fix: /'
+    grep -h '^layout twins:' "$W/out-$f-warm.log" | sed 's/^/  warm:      /'
+    grep -h '^layout twins:' "$W/out-$f-twin.log" | sed 's/^/  LIVEPATCH_TWIN=1: /'
+    # The entry the runs used (the one their image is in): as published, without the
+    # layout twins the runs kept in it, and with them.
+    entry=$(sed -n 's/.*"image": "\([^"]*\)\/xen\/xen-syms".*/\1/p' "$W/out-$f-warm.json")
+    ENTRY[$f]=$(du -sk --exclude='.*.o.twin-*.o' "$entry" | cut -f1)
+    ENTRY_FILES[$f]=$(find "$entry" -type f ! -name '.*.o.twin-*.o' | wc -l)
+    ENTRY_AFTER[$f]=$(du -sk "$entry" | cut -f1)
     MADE_W[$f]=$(made "$W/out-$f-warm")
     MADE_O[$f]=$(made "$W/out-$f-other")
     grep -hoE 'made only the [0-9]+ object\(s\)[^.]*|building the whole tree[^.]*' \
         "$W/out-$f-warm.log" "$W/out-$f-other.log" | sed 's/^/  /'
-    echo "  cache entry: $(mb "${ENTRY[$f]}") (du -sk $entry; ${ENTRY_FILES[$f]} files)"
+    echo "  cache entry: $(mb "${ENTRY[$f]}") (du -sk $entry; ${ENTRY_FILES[$f]} files);" \
+        "$(mb "${ENTRY_AFTER[$f]}") with the layout twins kept"
 done
 
 echo
@@ -285,6 +308,8 @@ row "cold (no cache)" 'secs "${COLD[$f]}"'
 row "  of which the unpatched build" 'secs "${COLD_BASE[$f]}"'
 row "warm (base cached)" 'secs "${WARM[$f]}"'
 row "  objects compiled" 'echo "${MADE_W[$f]}"'
+row "warm, first fix of its units" 'secs "${FIRST[$f]}"'
+row "warm, LIVEPATCH_TWIN=1" 'secs "${TWIN[$f]}"'
 row "warm, tools at another path" 'secs "${OTHER[$f]}"'
 row "  objects compiled" 'echo "${MADE_O[$f]}"'
 row "upstream's method" 'secs "${UPT[$f]}"'
@@ -296,9 +321,12 @@ row "  unpatched pass" 'secs "${LB_A[$f]}"'
 row "  patched pass" 'secs "${LB_B[$f]}"'
 row "  ld -r" 'secs "${LB_LD[$f]}"'
 row "warm / lower bound (target <= 2x)" 'ratio "${WARM[$f]}" "${LB[$f]}"'
+row "first fix / lower bound" 'ratio "${FIRST[$f]}" "${LB[$f]}"'
+row "LIVEPATCH_TWIN=1 / lower bound" 'ratio "${TWIN[$f]}" "${LB[$f]}"'
 row "other path / warm (target ~1x)" 'ratio "${OTHER[$f]}" "${WARM[$f]}"'
 row "upstream's method / warm" 'ratio "${UPT[$f]}" "${WARM[$f]}"'
 row "cache entry (target < 150 MB)" 'mb "${ENTRY[$f]}"'
+row "  with the layout twins it keeps" 'mb "${ENTRY_AFTER[$f]}"'
 
 # --- create-diff-object on every pair of the real fixes ------------------------------------
 echo
@@ -331,6 +359,13 @@ done
 # (CPU: user+sys of another CDO_REPS runs, per run).  Both tools get the entry sizes
 # upstream's livepatch-build exports (Xen 4.17 x86: 8, 8, 14), which it needs.
 export BUG_STRUCT_SIZE=8 EX_STRUCT_SIZE=8 ALT_STRUCT_SIZE=14
+# cpu_of N PROGRAM ARG...: CPU ms (user+sys) per run of N runs of PROGRAM, from bash's
+# `times` (millisecond resolution; /usr/bin/time's is 10 ms).
+cpu_of() {
+    bash -c 'n=$1; shift; for ((i = 0; i < n; i++)); do "$@" >/dev/null 2>&1; done; times' - "$@" |
+        sed -n 2p | awk -v n="$1" '{ split($1, u, /[ms]/); split($2, s, /[ms]/)
+            printf "%.1f", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1000 / n }'
+}
 cdo_run() {
     local prog=$1 best='' t0 t1 st=0 i cpu
     for ((i = 0; i < CDO_REPS; i++)); do
@@ -339,28 +374,42 @@ cdo_run() {
         t1=${EPOCHREALTIME/[.,]/}
         best=$(min "$best" $((t1 - t0)))
     done
-    /usr/bin/env time -f '%U %S' -o "$W/cpu" bash -c \
-        'for ((i = 0; i < $1; i++)); do "$2" "$3" "$4" "$5" "$6" >/dev/null 2>&1; done; true' \
-        - "$CDO_REPS" "$prog" "$2" "$3" "$IMAGE" "$W/cdo-out.o"
-    cpu=$(awk -v n="$CDO_REPS" '{ printf "%.1f", ($1 + $2) * 1000 / n }' "$W/cpu")
+    cpu=$(cpu_of "$CDO_REPS" "$prog" "$2" "$3" "$IMAGE" "$W/cdo-out.o")
     /usr/bin/env time -f '%M' -o "$W/rss" "$prog" "$2" "$3" "$IMAGE" "$W/cdo-out.o" \
         >/dev/null 2>&1 || st=$?
     echo "$(awk -v u="$best" 'BEGIN { printf "%.1f", u / 1000 }') $cpu $(tail -n1 "$W/rss") $st"
 }
+# cdo_pairs ORIG PATCHED: CPU ms (user+sys) per pair of one create-diff-object --pairs run
+# over CDO_REPS copies of the pair: what livepatch-build's diff workers pay per pair (one
+# process start and one reading of the image for all of them).
+cdo_pairs() {
+    local i
+    : >"$W/pairs-list"
+    for ((i = 0; i < CDO_REPS; i++)); do
+        printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$W/cdo-pairs-$i.o" "$W/cdo-pairs-$i.log" >>"$W/pairs-list"
+    done
+    # (one run of the whole list: its CPU time over the number of pairs)
+    cpu_of 1 "$LP_BUILD/bin/create-diff-object" --pairs "$W/pairs-list" "$IMAGE" |
+        awk -v n="$CDO_REPS" '{ printf "%.1f", $1 / n }'
+}
 echo "create-diff-object per real pair (image $IMAGE): wall ms best of $CDO_REPS runs, CPU ms"
 echo "(user+sys) mean of $CDO_REPS more, peak RSS of one run, exit status (0 changed, 2/1 refused"
-echo "or error); each pair as livepatch-build made it"
+echo "or error); each pair as livepatch-build made it; 'pairs': CPU ms per pair in one"
+echo "--pairs run over $CDO_REPS copies of it (as livepatch-build's diff workers run it)"
+line="process start, no work (CPU ms, mean of $CDO_REPS): ours (--version) $(cpu_of "$CDO_REPS" "$LP_BUILD/bin/create-diff-object" --version)"
+[ -z "$UPCDO" ] || line+=", upstream (no arguments) $(cpu_of "$CDO_REPS" "$UPCDO")"
+echo "$line"
 if [ -n "$UPCDO" ]; then
-    printf '%-28s %-28s %23s %23s\n' "" "" "--------- ours --------" "------- upstream ------"
-    printf '%-28s %-28s %6s %5s %8s %2s %6s %5s %8s %2s\n' fix object wall CPU RSS st wall CPU RSS st
+    printf '%-28s %-28s %29s %23s\n' "" "" "------------ ours ------------" "------- upstream ------"
+    printf '%-28s %-28s %6s %5s %8s %2s %5s %6s %5s %8s %2s\n' fix object wall CPU RSS st pairs wall CPU RSS st
 else
     echo "(upstream's tool not measured: set BENCH_CDO_UPSTREAM=PROGRAM, see docs/benchmarks.md)"
-    printf '%-28s %-28s %6s %5s %8s %2s\n' fix object wall CPU RSS st
+    printf '%-28s %-28s %6s %5s %8s %2s %5s\n' fix object wall CPU RSS st pairs
 fi
 while read -r fix o wd; do
     read -r ms cpu kb st < <(cdo_run "$LP_BUILD/bin/create-diff-object" "$wd/original/$o" "$wd/patched/$o")
-    line=$(printf '%-28s %-28s %6s %5s %8s %2s' "$(cut -c1-28 <<<"$fix")" "$(cut -c1-28 <<<"${o#xen/}")" \
-        "$ms" "$cpu" "$(mb "$kb")" "$st")
+    line=$(printf '%-28s %-28s %6s %5s %8s %2s %5s' "$(cut -c1-28 <<<"$fix")" "$(cut -c1-28 <<<"${o#xen/}")" \
+        "$ms" "$cpu" "$(mb "$kb")" "$st" "$(cdo_pairs "$wd/original/$o" "$wd/patched/$o")")
     if [ -n "$UPCDO" ]; then
         read -r ums ucpu ukb ust < <(cdo_run "$UPCDO" "$wd/original/$o" "$wd/patched/$o")
         line+=$(printf ' %6s %5s %8s %2s' "$ums" "$ucpu" "$(mb "$ukb")" "$ust")

@@ -8,30 +8,72 @@
  *
  * The command that made an object is what livepatch-gcc kept next to it
  * (DIR/.NAME.o.lpcmd: "lpcmd 1", the tree's root then, the folder the compiler ran
- * in, then argv, each word NUL-ended).  It is run again from the tree the object now
+ * in, then argv, each word NUL-ended; "lpcmd 2" has the name of the twin made with
+ * the object after the folder).  It is run again from the tree the object now
  * lives in (a cache entry is built in a temporary folder and renamed), with the old
  * root replaced by the new one in every word, its output and dependency-file
- * options dropped and "-g -o TWIN" added: nothing is written into the tree.
+ * options dropped and LP_TWIN_FLAGS plus "-o TWIN" added: nothing is written into
+ * the tree but the cached twin below.
+ *
+ * What a twin costs: the layout check reads types, members, enumerators, and each
+ * carried function's DIE with its parameters, variables and inlined subroutines
+ * (lib/differ/layout.c), never a location.  So the twin is compiled without variable
+ * tracking (-fno-var-tracking -fno-var-tracking-assignments), which is most of what
+ * -g adds to a compile at -O2 (Xen 4.17's grant_table.c: -g alone 1.4x the CPU time
+ * of the plain compile, with these 1.15x) and changes neither the code (the same
+ * bytes and symbols once the debug sections are stripped) nor any DIE the check reads
+ * (the same types, members, parameters, variables and inlined subroutines; only
+ * location lists and call-site DIEs go).  The optimisation level is the build's:
+ * another one would inline differently, and the check follows inlined subroutines.
+ *
+ * Where a twin comes from, first found first:
+ *   - made with the object: livepatch-gcc under LIVEPATCH_TWIN=1 runs the twin's
+ *     compile alongside the object's (the same command and flags) and names the twin
+ *     in the object's kept command ("lpcmd 2"); a twin file the record does not name
+ *     belongs to an older compile and is not taken;
+ *   - an original kept in its cache entry (below);
+ *   - compiled here, `jobs` at a time, after the build.
+ *
+ * The original twin is kept in the cache entry the original object came from (a
+ * published entry: its .complete is there), as DIR/.NAME.o.twin-KEY.o beside the
+ * object, KEY a hash of the twin's whole command and of the object's bytes: an entry
+ * never changes once published, so a later fix of the same unit (or the same fix
+ * built again) copies it instead of compiling.  The ".o" ending keeps it out of the
+ * targeted builds' copies of the entry (which take no objects); it is written under
+ * a temporary name that ends the same way and renamed into place, an older KEY's twin
+ * of the same unit is removed, and so is the entry's .size: the cache's next scan
+ * measures the entry again (as for an entry without one), so the size limit counts
+ * the twins.
  *
  * Not for: deciding anything about layouts (lib/differ/layout.c does), or objects
  * that have DWARF already (they need no twin).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <inttypes.h>
 #include <libelf.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "livepatch/hash.h"
 #include "livepatch/util.h"
 #include "helper.h"
 #include "twins.h"
 
 #define TWIN_SUFFIX ".dwarf"
+/* What the twin compile adds to the kept command (see the top of this file). */
+static const char *const twin_flags[] = { LP_TWIN_FLAGS, NULL };
+#define NR_TWIN_FLAGS (sizeof(twin_flags) / sizeof(twin_flags[0]) - 1)
+/* The cached twin's name beside its object: ".NAME.o" CACHE_MID KEY ".o". */
+#define CACHE_MID ".twin-"
+#define CACHE_FORMAT "twin 1"
 
 /* Does the ELF object at path have a .debug_info section?  (Unreadable: say yes,
  * so no twin is tried; create-diff-object reports the file itself.) */
@@ -61,10 +103,11 @@ static bool has_dwarf(const char *path)
     return found;
 }
 
-/* A kept command: the tree's root when it ran, its folder, and argv (in buf). */
+/* A kept command: the tree's root when it ran, its folder, the twin livepatch-gcc
+ * made with the object ("" when none), and argv (all in buf). */
 struct kept {
     unsigned char *buf;
-    const char *root, *cwd;
+    const char *root, *cwd, *twin;
     const char **argv;
     size_t argc;
 };
@@ -94,12 +137,14 @@ static int kept_read(const char *tree, const char *o, struct kept *k, char *why,
         return -1;
     }
     free(path);
-    /* "lpcmd 1\n" ROOT "\n" CWD "\n" then NUL-ended words; the last byte must be a
-     * NUL, so no strlen below runs past the buffer. */
+    /* "lpcmd 1\n" ROOT "\n" CWD "\n", or "lpcmd 2\n" ROOT "\n" CWD "\n" TWIN "\n" (the
+     * twin's name in the object's folder), then NUL-ended words; the last byte must be
+     * a NUL, so no strlen below runs past the buffer. */
     p = (char *)k->buf;
     end = p + len;
-    if (len < 8 || memcmp(p, "lpcmd 1\n", 8))
+    if (len < 8 || (memcmp(p, "lpcmd 1\n", 8) && memcmp(p, "lpcmd 2\n", 8)))
         goto bad;
+    k->twin = p[6] == '2' ? NULL : "";
     k->root = p += 8;
     if (!(p = memchr(p, '\n', (size_t)(end - p))))
         goto bad;
@@ -108,6 +153,12 @@ static int kept_read(const char *tree, const char *o, struct kept *k, char *why,
     if (!(p = memchr(p, '\n', (size_t)(end - p))))
         goto bad;
     *p++ = '\0';
+    if (!k->twin) {
+        k->twin = p;
+        if (!(p = memchr(p, '\n', (size_t)(end - p))) || strchr(k->twin, '/'))
+            goto bad;
+        *p++ = '\0';
+    }
     if (p >= end || end[-1] != '\0')
         goto bad;
     for (char *w = p; w < end; w += strlen(w) + 1)
@@ -152,93 +203,231 @@ static char *rebase(const char *word, const char *root, const char *to)
     return out;
 }
 
-/* Options that name an output of the compile: dropped (the twin writes only -o). */
-static int output_option(const char *w)
-{
-    static const char *const alone[] = { "-MD", "-MMD", "-MP", "-MG", NULL };
-    static const char *const with_next[] = { "-o", "-MF", "-MT", "-MQ", NULL };
-    size_t i;
-
-    for (i = 0; alone[i]; i++)
-        if (!strcmp(w, alone[i]))
-            return 1;
-    for (i = 0; with_next[i]; i++) {
-        if (!strcmp(w, with_next[i]))
-            return 2;
-        if (!strncmp(w, with_next[i], strlen(with_next[i])))
-            return 1;
-    }
-    if (!strncmp(w, "-Wp,-MD,", 8) || !strncmp(w, "-Wp,-MMD,", 9) ||
-        !strncmp(w, "-save-temps", 11) || !strncmp(w, "-fstack-usage", 13) ||
-        !strncmp(w, "-fdump-", 7) || !strncmp(w, "-fcallgraph-info", 16))
-        return 1;
-    return 0;
-}
-
 struct twin {
     const char *o, *side, *tree;  /* object, "original"/"patched", tree it lives in */
     char *out, *log;
+    const char **argv;            /* the compile; words [0, nr_own) are malloc'd */
+    size_t nr_own;
+    char *dir;                    /* the folder it runs in */
+    char *with;                   /* the twin livepatch-gcc made with the object */
+    char *cached;                 /* original side of a cache entry: its kept twin */
+    bool reused;                  /* copied from `with` or `cached`, not compiled */
     pid_t pid;
 };
 
-/* Start the twin compile of t; 0 started, -1 not (why in `why`). */
-static int twin_start(struct twin *t, char *why, size_t size)
+static void twin_free(struct twin *t)
+{
+    size_t i;
+
+    for (i = 0; t->argv && i < t->nr_own; i++)
+        free((char *)t->argv[i]);
+    free(t->argv);
+    free(t->dir);
+    free(t->with);
+    free(t->cached);
+    free(t->out);
+    free(t->log);
+}
+
+/* The twin compile of t from its kept command (t->argv, t->dir); 0, or -1 (why). */
+static int twin_command(struct twin *t, char *why, size_t size)
 {
     struct kept k;
-    const char **argv;
-    char *dir = NULL;
     size_t i, n = 0;
 
     if (kept_read(t->tree, t->o, &k, why, size))
         return -1;
-    if (!(argv = calloc(k.argc + 4, sizeof(*argv))) ||
-        asprintf(&dir, "%s/%s", t->tree, k.cwd) < 0) {
-        free(argv);
+    if (!(t->argv = calloc(k.argc + NR_TWIN_FLAGS + 3, sizeof(*t->argv))) ||
+        asprintf(&t->dir, "%s/%s", t->tree, k.cwd) < 0) {
+        t->dir = NULL;
         kept_free(&k);
         return snprintf(why, size, "out of memory"), -1;
     }
     for (i = 0; i < k.argc; i++) {
-        int skip = i ? output_option(k.argv[i]) : 0;
+        int skip = i ? lp_twin_output_option(k.argv[i]) : 0;
         if (skip) {
             i += (size_t)skip - 1;
             continue;
         }
-        if (!(argv[n] = rebase(k.argv[i], k.root, t->tree))) {
-            snprintf(why, size, "out of memory");
-            goto fail;
+        if (!(t->argv[n] = rebase(k.argv[i], k.root, t->tree))) {
+            kept_free(&k);
+            return snprintf(why, size, "out of memory"), -1;
         }
-        n++;
+        t->nr_own = ++n;
     }
-    argv[n] = "-g";
-    argv[n + 1] = "-o";
-    argv[n + 2] = t->out;
+    if (k.twin[0]) {
+        const char *slash = strrchr(t->o, '/');
+        if (asprintf(&t->with, "%s/%.*s%s", t->tree, slash ? (int)(slash - t->o + 1) : 0, t->o,
+                     k.twin) < 0)
+            t->with = NULL;
+    }
+    kept_free(&k);
+    for (i = 0; twin_flags[i]; i++)
+        t->argv[n++] = twin_flags[i];
+    t->argv[n++] = "-o";
+    t->argv[n] = t->out;
+    return 0;
+}
+
+/*
+ * For an original twin whose object lives in a published cache entry, the name its
+ * kept twin has there (t->cached): ".NAME.o" CACHE_MID KEY ".o" beside the object, KEY
+ * hashing the twin's command (all but the output) and the object's bytes.  Left NULL
+ * otherwise (a patched tree, a user's own tree, an earlier step of a stack).
+ */
+static void twin_cache_name(struct twin *t)
+{
+    const char *slash = strrchr(t->o, '/'), *base = slash ? slash + 1 : t->o;
+    unsigned char *obj = NULL;
+    struct lp_error e = { 0 };
+    char *path = NULL;
+    size_t len = 0, i;
+    uint64_t h;
+
+    if (strcmp(t->side, "original") || asprintf(&path, "%s/.complete", t->tree) < 0)
+        return;
+    if (access(path, F_OK) == 0) {
+        free(path);
+        path = NULL;
+        if (asprintf(&path, "%s/%s", t->tree, t->o) > 0 && !lp_read_file(path, &obj, &len, &e)) {
+            h = lp_hash_bytes(CACHE_FORMAT, sizeof(CACHE_FORMAT), 0);
+            h = lp_hash_bytes(t->dir, strlen(t->dir) + 1, h);
+            for (i = 0; t->argv[i] && t->argv[i] != t->out; i++)
+                if (strcmp(t->argv[i], "-o") || t->argv[i + 1] != t->out)
+                    h = lp_hash_bytes(t->argv[i], strlen(t->argv[i]) + 1, h);
+            h = lp_hash_bytes(obj, len, h);
+            if (asprintf(&t->cached, "%s/%.*s.%s" CACHE_MID "%016" PRIx64 ".o", t->tree,
+                         slash ? (int)(slash - t->o + 1) : 0, t->o, base, h) < 0)
+                t->cached = NULL;
+        }
+    }
+    free(obj);
+    free(path);
+}
+
+/* Copy the bytes of src to the new file dst (mode 0644, atomically); 0 or -1. */
+static int copy_bytes(const char *src, const char *dst)
+{
+    unsigned char *buf = NULL;
+    struct lp_error e = { 0 };
+    size_t len = 0;
+    int rc;
+
+    if (lp_read_file(src, &buf, &len, &e))
+        return -1;
+    rc = lp_write_file(dst, buf, len, 0644, &e);
+    free(buf);
+    return rc ? -1 : 0;
+}
+
+/* Is name "<prefix>" 16 hex digits ".o" (a kept twin of the unit, any KEY)? */
+static bool kept_twin_name(const char *name, const char *prefix, size_t pl)
+{
+    size_t i;
+
+    if (strncmp(name, prefix, pl) || strlen(name) != pl + 18 || strcmp(name + pl + 16, ".o"))
+        return false;
+    for (i = pl; i < pl + 16; i++)
+        if (!strchr("0123456789abcdef", name[i]))
+            return false;
+    return true;
+}
+
+/*
+ * Keep the original twin t->out in its cache entry as t->cached: written under a
+ * temporary name ending in ".o" (copies of the entry for targeted builds take no
+ * objects, so they never meet it) and renamed into place; the unit's twins of other
+ * KEYs go, and so does the entry's .size, so that the next look at the cache measures
+ * the entry again.  Best effort: a cache this user may only write to in part, or a
+ * full disk, leaves the twin unkept, which only costs a compile next time.
+ */
+static void twin_cache_store(const struct twin *t)
+{
+    const char *slash = strrchr(t->cached, '/');
+    unsigned char *buf = NULL;
+    struct lp_error e = { 0 };
+    char *tmp = NULL, *dir = NULL, *prefix = NULL, *size = NULL;
+    size_t len = 0, pl;
+    DIR *d;
+    struct dirent *de;
+    int fd = -1;
+    bool ok = false;
+
+    if (!slash || lp_read_file(t->out, &buf, &len, &e) ||
+        asprintf(&tmp, "%.*s.tmp-XXXXXX.o", (int)(strlen(t->cached) - 2), t->cached) < 0) {
+        tmp = NULL;
+        goto out;
+    }
+    if ((fd = mkstemps(tmp, 2)) < 0) {
+        free(tmp);
+        tmp = NULL;
+        goto out;
+    }
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(fd, buf + done, len - done);
+        if (n <= 0)
+            goto out;
+        done += (size_t)n;
+    }
+    if (fchmod(fd, 0644) || close(fd)) {
+        fd = -1;
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, t->cached))
+        goto out;
+    ok = true;
+    /* Twins of the unit with another KEY (an older tool's flags): of no more use. */
+    pl = strlen(slash + 1) - 18;
+    if ((dir = strndup(t->cached, (size_t)(slash - t->cached))) &&
+        (prefix = strndup(slash + 1, pl)) && (d = opendir(dir))) {
+        while ((de = readdir(d)))
+            if (strcmp(de->d_name, slash + 1) && kept_twin_name(de->d_name, prefix, pl))
+                unlinkat(dirfd(d), de->d_name, 0);
+        closedir(d);
+    }
+    if (asprintf(&size, "%s/.size", t->tree) > 0)
+        unlink(size);
+    else
+        size = NULL;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (tmp && !ok)
+        unlink(tmp);
+    free(tmp);
+    free(buf);
+    free(dir);
+    free(prefix);
+    free(size);
+}
+
+/* Start the twin compile of t; 0 started, -1 not (why in `why`). */
+static int twin_start(struct twin *t, char *why, size_t size)
+{
     fflush(NULL);
     t->pid = fork();
     if (t->pid == 0) {
         int fd = open(t->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         signal(SIGPIPE, SIG_DFL);
-        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || chdir(dir))
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || chdir(t->dir))
             _exit(126);
-        execvp(argv[0], (char *const *)argv);
-        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+        execvp(t->argv[0], (char *const *)t->argv);
+        fprintf(stderr, "cannot run %s: %s\n", t->argv[0], strerror(errno));
         _exit(127);
     }
-    if (t->pid < 0)
+    if (t->pid < 0) {
         snprintf(why, size, "cannot fork: %s", strerror(errno));
-fail:
-    for (i = 0; i < n; i++)   /* the rebased words; the three added ones are constants */
-        free((char *)argv[i]);
-    free(argv);
-    free(dir);
-    kept_free(&k);
-    return t->pid > 0 ? 0 : -1;
+        return -1;
+    }
+    return 0;
 }
 
 int helper_layout_twins(const char *cmd, const char *work, char *const *objs, int nobj,
                         const char *const *orig_tree, const char *patched_tree, long jobs)
 {
     struct twin *t = calloc((size_t)nobj * 2 + 1, sizeof(*t));
-    int nt = 0, made = 0, i, next = 0, running = 0;
+    int nt = 0, made = 0, with = 0, kept = 0, i, next = 0, running = 0;
     char why[512];
 
     if (!t)
@@ -267,12 +456,43 @@ int helper_layout_twins(const char *cmd, const char *work, char *const *objs, in
             free(obj);
         }
     }
-    if (nt)
-        fprintf(stderr, "layout twins: %d unit(s) without DWARF compiled again with -g\n", nt);
+    /* Their commands.  A twin livepatch-gcc made with the object (its record names
+     * it), or an original one its cache entry keeps, is copied from there. */
+    for (i = 0; i < nt; i++) {
+        if (twin_command(&t[i], why, sizeof(why))) {
+            fprintf(stderr, "layout twin of %s (%s) not made: %s\n", t[i].o, t[i].side, why);
+            t[i].pid = -1;
+            continue;
+        }
+        if (t[i].with && access(t[i].with, R_OK) == 0 && !copy_bytes(t[i].with, t[i].out)) {
+            t[i].reused = true;
+            with++;
+            continue;
+        }
+        twin_cache_name(&t[i]);
+        if (t[i].cached && access(t[i].cached, R_OK) == 0 && !copy_bytes(t[i].cached, t[i].out)) {
+            t[i].reused = true;
+            kept++;
+        }
+    }
+    if (nt - with - kept > 0)
+        fprintf(stderr, "layout twins: %d unit(s) without DWARF compiled again with -g\n",
+                nt - with - kept);
+    if (with)
+        fprintf(stderr, "layout twins: %d made by livepatch-gcc with the object\n", with);
+    if (kept)
+        fprintf(stderr, "layout twins: %d kept in the cache with the original build, not "
+                        "compiled again\n", kept);
     while (next < nt || running) {
         if (next < nt && running < jobs) {
             struct twin *x = &t[next++];
-            char *parent = strdup(x->log);
+            char *parent;
+
+            if (x->reused || x->pid < 0) {
+                x->pid = 0;
+                continue;
+            }
+            parent = strdup(x->log);
             if (!parent || helper_make_parent(parent) || twin_start(x, why, sizeof(why))) {
                 fprintf(stderr, "layout twin of %s (%s) not made: %s\n", x->o, x->side,
                         parent ? why : "out of memory");
@@ -297,6 +517,8 @@ int helper_layout_twins(const char *cmd, const char *work, char *const *objs, in
             t[i].pid = 0;
             if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
                 made++;
+                if (t[i].cached)
+                    twin_cache_store(&t[i]);
             } else {
                 fprintf(stderr, "layout twin of %s (%s) failed (see %s): its layouts are "
                         "not checked\n", t[i].o, t[i].side, t[i].log);
@@ -304,10 +526,8 @@ int helper_layout_twins(const char *cmd, const char *work, char *const *objs, in
             }
         }
     }
-    for (i = 0; i < nt; i++) {
-        free(t[i].out);
-        free(t[i].log);
-    }
+    for (i = 0; i < nt; i++)
+        twin_free(&t[i]);
     free(t);
-    return made;
+    return made + with + kept;
 }
