@@ -168,7 +168,8 @@ setup() { needs_boot; }
 @test "a payload that adds a member to struct grant_table is refused, naming the type, the member and the functions" {
     log=$RES/builds/14-struct-member/log
     [ "$(cat "$RES/builds/14-struct-member/rc")" = 1 ] || { tail -5 "$log" >&2; false; }
-    grep -q "layout twins: 2 unit(s) without DWARF compiled again with -g" "$log"
+    # (both units' twins: compiled now, made with the object, or kept in the cache entry)
+    grep -Eq "layout twins: [0-9]+ (unit\(s\) without DWARF compiled again with -g|made by livepatch-gcc with the object|kept in the cache with the original build)" "$log"
     grep -F "struct grant_table (common/grant_table.c:53) changed layout" "$log" |
         grep -F "member nr_size_queries appeared at offset 24" | grep -qF "gnttab_grow_table"
     if grep -q "cannot check data layouts" "$log"; then echo "the build could not check layouts" >&2; false; fi
