@@ -404,26 +404,38 @@ static int check_links(struct reader *r)
 }
 
 /*
- * A function or object symbol lies inside its section: its value (an offset in an
- * object, an address in a linked image) and its size end within the section's bytes.
- * Whatever reads a symbol's bytes (the differ, the loader) relies on it.
+ * A symbol lies inside its section: its value (an offset in an object, an address in a
+ * linked image) and its size end within the section's bytes.  Whatever reads a symbol's
+ * bytes (the differ, which copies any symbol it carries, the loader) relies on it.  In
+ * an object that holds for every symbol (a label may end its section); in a linked image
+ * only functions and objects are checked, as the linker places symbols such as _end
+ * past the section they are given.
  */
 static int check_symbol_bounds(struct reader *r, const struct lpe_raw_symbol *y,
                                const struct lpe_section *sec)
 {
-    uint64_t base = r->obj->ehdr.e_type == ET_REL ? 0 : sec->sh.sh_addr;
+    bool rel = r->obj->ehdr.e_type == ET_REL;
+    uint64_t base = rel ? 0 : sec->sh.sh_addr;
     uint64_t v = y->sym.st_value, sz = y->sym.st_size;
+    const char *kind = y->type == STT_FUNC      ? "function"
+                       : y->type == STT_OBJECT  ? "object"
+                       : y->type == STT_NOTYPE  ? "label"
+                       : y->type == STT_SECTION ? "section symbol"
+                                                : NULL;
 
-    if (y->type != STT_FUNC && y->type != STT_OBJECT)
+    if (!rel && y->type != STT_FUNC && y->type != STT_OBJECT)
         return 0;
     if (v < base || sz > sec->sh.sh_size || v - base > sec->sh.sh_size - sz) {
-        char where[64] = "";
-        if (r->obj->ehdr.e_type != ET_REL)
+        char where[64] = "", other[32];
+        if (!rel)
             snprintf(where, sizeof(where), "at 0x%llx, ", (unsigned long long)base);
+        if (!kind) {
+            snprintf(other, sizeof(other), "symbol of type %u", y->type);
+            kind = other;
+        }
         return lp_error_set(r->err, LP_ERR_FORMAT,
                             "%s: symbol %s: %s at 0x%llx of %llu bytes runs past its section %s "
-                            "(%s%llu bytes)", r->name, y->name,
-                            y->type == STT_FUNC ? "function" : "object", (unsigned long long)v,
+                            "(%s%llu bytes)", r->name, y->name, kind, (unsigned long long)v,
                             (unsigned long long)sz, sec->name, where,
                             (unsigned long long)sec->sh.sh_size);
     }

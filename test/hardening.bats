@@ -46,6 +46,18 @@ refused() {
     refused 1 "far.o: symbol check_bounds: function at 0x1000 of 87 bytes runs past its section"
 }
 
+@test "symbol bounds: a label of an object starting past its section's end is a tool error" {
+    # In an object every symbol lies in its section, not only functions and objects: the
+    # differ copies the bytes of any symbol it carries (fuzz_object_diff found a symbol of
+    # type 15 whose value was 2^62 past its .rodata.cst8, copied from wild memory).
+    diff_case renumber
+    cp patched.o far.o
+    payload-mutate far.o symvalue .LC2 0x1000
+    run create-diff-object orig.o far.o image out.o
+    refused 1 "far.o: symbol .LC2: label at 0x1000 of 0 bytes runs past its section .rodata.first.str1.1 (32 bytes)"
+    [ ! -e out.o ]
+}
+
 @test "symbol bounds: an image symbol running past its section is refused" {
     diff_case basic
     cp image bad-image
