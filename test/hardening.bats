@@ -188,6 +188,18 @@ refused() {
     refused 2 "larger than a page"
 }
 
+@test "fuzz finding: a .bss object of 128 GiB is compared by its size, never copied" {
+    # The size of a SHT_NOBITS section is a number, backed by no byte of the file: the
+    # differ once allocated the object to describe the change (ASan: out of memory).
+    diff_case renumber
+    cp orig.o big.o
+    payload-mutate big.o size .bss.seen.1 0x3000000000004
+    payload-mutate big.o symsize seen.1 0x2000000004
+    run create-diff-object big.o patched.o image out.o
+    refused 2 "data object seen.1 (.bss.seen.1) in patched.o changed: its size differs: 137438953476 -> 4 bytes"
+    [ ! -e out.o ]
+}
+
 # --- never destroy an input ---------------------------------------------------------------
 
 @test "inputs: create-diff-object refuses an output that is an input, and leaves it alone" {

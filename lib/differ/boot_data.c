@@ -102,13 +102,16 @@ static uint64_t mix_str(uint64_t h, const char *s)
 static uint64_t entry_key(struct diff *d, const struct lpe_symbol *s)
 {
     uint64_t start = s->sym.st_value, size = s->sym.st_size, h = size;
-    unsigned char *buf = diff_masked_bytes(s->sec, start, size);
     struct lpe_rela *r;
     size_t n, i;
 
-    if (buf && s->sec->sh.sh_type != SHT_NOBITS)
-        h = lp_hash_bytes(buf, size, h);
-    free(buf);
+    if (s->sec->sh.sh_type != SHT_NOBITS) { /* .bss: zero, by its size alone (not copied) */
+        unsigned char *buf = diff_masked_bytes(s->sec, start, size);
+
+        if (buf)
+            h = lp_hash_bytes(buf, size, h);
+        free(buf);
+    }
     r = lpe_relas_in(s->sec, start, start + size, &n);
     for (i = 0; i < n; i++) {
         struct diff_target t;

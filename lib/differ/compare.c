@@ -90,16 +90,24 @@ static uint64_t rela_key(struct diff *d, uint64_t h, const struct lpe_section *s
     return mix_u64(symbol_key(d, h, t.sym), (uint64_t)t.addend);
 }
 
-/* Bytes of [start, start+size) of sec with every relocation field zeroed (caller frees). */
+/*
+ * Bytes of [start, start+size) of sec with every relocation field zeroed (caller frees);
+ * NULL when sec does not hold them, or on no memory.  A .bss (SHT_NOBITS) symbol holds
+ * none: it is zero, and its size only a number in the object (gigabytes, if the object
+ * says so), so callers take it as zero and never ask for a copy.
+ */
 unsigned char *diff_masked_bytes(const struct lpe_section *sec, uint64_t start, uint64_t size)
 {
-    unsigned char *buf = calloc(1, size ? size : 1);
+    unsigned char *buf;
     struct lpe_rela *r;
     size_t n, i;
 
+    if (size && (!sec->data || start > sec->size || size > sec->size - start))
+        return NULL;
+    buf = calloc(1, size ? size : 1);
     if (!buf)
         return NULL;
-    if (sec->data && start + size <= sec->size)
+    if (size)
         memcpy(buf, sec->data + start, size);
     r = lpe_relas_in(sec, start, start + size, &n);
     for (i = 0; i < n; i++) {
@@ -257,7 +265,7 @@ static void target_words(struct diff *d, const struct lpe_section *sec, const st
         snprintf(buf, size, "%s", t.sym->name);
 }
 
-/* Up to 8 bytes of buf from off, in hex ("04 00 00 00"). */
+/* Up to 8 bytes of buf from off, in hex ("04 00 00 00"); a NULL buf is all zero. */
 static void hex_bytes(const unsigned char *b, uint64_t off, uint64_t size, char *out, size_t n)
 {
     uint64_t i;
@@ -265,7 +273,8 @@ static void hex_bytes(const unsigned char *b, uint64_t off, uint64_t size, char 
 
     out[0] = '\0';
     for (i = off; i < size && i < off + 8 && len + 4 < n; i++)
-        len += (size_t)snprintf(out + len, n - len, "%s%02x", i == off ? "" : " ", b[i]);
+        len += (size_t)snprintf(out + len, n - len, "%s%02x", i == off ? "" : " ",
+                                b ? b[i] : 0);
     if (i < size && len + 4 < n)
         snprintf(out + len, n - len, " ...");
 }
@@ -276,15 +285,21 @@ static void describe(struct diff *d, const struct lpe_symbol *o, const struct lp
                      char *buf, size_t size)
 {
     uint64_t os = o->sym.st_size, ps = p->sym.st_size, i, n;
-    unsigned char *ob = diff_masked_bytes(o->sec, o->sym.st_value, os);
-    unsigned char *pb = diff_masked_bytes(p->sec, p->sym.st_value, ps);
+    /* .bss: all zero, whatever its size, and not copied */
+    bool ozero = o->sec->sh.sh_type == SHT_NOBITS, pzero = p->sec->sh.sh_type == SHT_NOBITS;
+    unsigned char *ob = ozero ? NULL : diff_masked_bytes(o->sec, o->sym.st_value, os);
+    unsigned char *pb = pzero ? NULL : diff_masked_bytes(p->sec, p->sym.st_value, ps);
     bool code = p->type == STT_FUNC;
     struct lpe_rela *orr, *prr;
     size_t on, pn, k;
 
     n = os < ps ? os : ps;
-    for (i = 0; ob && pb && i < n && ob[i] == pb[i]; i++)
-        ;
+    i = 0;
+    if (ozero && pzero)
+        i = n;
+    else if ((ob || ozero) && (pb || pzero))
+        while (i < n && (ob ? ob[i] : 0) == (pb ? pb[i] : 0))
+            i++;
     if (code && (i < n || os != ps)) {
         snprintf(buf, size, "code differs from +0x%llx (size %llu -> %llu)",
                  (unsigned long long)i, (unsigned long long)os, (unsigned long long)ps);

@@ -145,7 +145,8 @@ static inline struct lpe_symbol *diff_rela_target(struct diff *d, const struct l
 }
 
 /* compare.c (boot_data.c uses it too): bytes of [start, start+size) with relocation
- * fields zeroed (caller frees). */
+ * fields zeroed (caller frees); NULL for bytes sec does not hold (.bss: callers take a
+ * SHT_NOBITS symbol as zero without a copy). */
 unsigned char *diff_masked_bytes(const struct lpe_section *sec, uint64_t start, uint64_t size);
 
 /* report.c */
