@@ -188,6 +188,18 @@ refused() {
     refused 2 "larger than a page"
 }
 
+@test "fuzz finding: a relocation whose target is past 64 bits points at no place, not a wrapped one" {
+    # .bss.seen.1 - 4 becomes .bss.seen.1 + 2^63 - 4: with the 4 bytes to the end of the
+    # instruction the place is 2^63, which no int64 holds (UBSan: signed overflow).
+    diff_case renumber
+    cp patched.o far.o
+    payload-mutate far.o reladdend .text.second 6 0x7ffffffffffffffc
+    run create-diff-object orig.o far.o image out.o
+    refused 2 "second refers to a place of .bss.seen.1 past 64 bits (relocation R_X86_64_PC32 at .text.second+0x31), which no symbol covers"
+    refute_output --partial "runtime error"
+    [ ! -e out.o ]
+}
+
 @test "fuzz finding: a .bss object of 128 GiB is compared by its size, never copied" {
     # The size of a SHT_NOBITS section is a number, backed by no byte of the file: the
     # differ once allocated the object to describe the change (ASan: out of memory).

@@ -254,11 +254,11 @@ static void target_words(struct diff *d, const struct lpe_section *sec, const st
         return;
     }
     if (!t.sym) {
-        snprintf(buf, size, "%s%+lld", t.sec->name, (long long)t.off);
+        diff_place_words(&t, buf, size);
         return;
     }
     /* The place meant, relative to the symbol (an instruction's bias is not part of it). */
-    within = t.addend + t.bias;
+    within = diff_addend_add(t.addend, t.bias);
     if (within)
         snprintf(buf, size, "%s%+lld", t.sym->name, (long long)within);
     else

@@ -17,11 +17,11 @@ static struct lpe_symbol *debug_target(struct diff *d, const struct lpe_section 
     struct diff_target t;
 
     diff_resolve(d, sec, r, 0, &t);
-    *addend = t.addend + t.extra;
+    *addend = diff_addend_add(t.addend, t.extra);
     if (!t.sec) /* an extern: debug information does not reach into the image */
         return NULL;
     if (t.via_section && DSEC(t.sec)->out) {
-        *addend = t.sec_addend + t.extra;
+        *addend = diff_addend_add(t.sec_addend, t.extra);
         return DSEC(t.sec)->out->secsym;
     }
     return t.sym ? DS(t.sym)->out : NULL;

@@ -108,6 +108,10 @@ const char *diff_reloc_name(uint32_t type);
  * and a relocation written in the output keeps the field's value with
  *   against sym:                  addend + extra
  *   against sec's section symbol: sec_addend + extra
+ * The addends are sums modulo 2^64, as the relocation itself computes S + A (a hostile
+ * object may give any value and addend: the sum is defined, diff_addend_add).  off is
+ * not: a place whose sum does not fit in 64 bits is no place in sec, never one wrapped
+ * back into it.
  */
 struct diff_target {
     /* The function or object referred to: the relocation's own symbol when it names one
@@ -127,9 +131,20 @@ struct diff_target {
     bool via_section;
     /* The target's offset in sec, the byte meant: set when via_section, and for a named
      * symbol when asked for with DIFF_PLACE (it may decode the section's instructions,
-     * which a named target does not otherwise need). */
+     * which a named target does not otherwise need).  Negative is no place in sec:
+     * before it, or INT64_MIN for S + A' + bias past 64 bits (DIFF_NO_PLACE). */
     int64_t off;
 };
+#define DIFF_NO_PLACE INT64_MIN
+/* t's place in words, for the log and refusals: "sec+0x10", "sec-4", or "a place of sec
+ * past 64 bits" for DIFF_NO_PLACE. */
+void diff_place_words(const struct diff_target *t, char *buf, size_t size);
+
+/* a + b modulo 2^64: a relocation's addend arithmetic, defined for any input. */
+static inline int64_t diff_addend_add(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
 #define DIFF_PLACE 1u
 void diff_resolve(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r,
                   unsigned want, struct diff_target *t);

@@ -256,7 +256,7 @@ int diff_map_rela(struct diff *d, const struct lpe_section *sec, const struct lp
                   s->name[0] ? s->name : (s->sec ? s->sec->name : "?"));
     }
     diff_resolve(d, sec, r, 0, &t);
-    *addend = t.addend + t.extra;
+    *addend = diff_addend_add(t.addend, t.extra);
     if (!t.via_section) {
         *sym = diff_map_symbol(d, s, user);
         return *sym ? 0 : -1;
@@ -269,18 +269,21 @@ int diff_map_rela(struct diff *d, const struct lpe_section *sec, const struct lp
             return *sym ? 0 : -1;
         }
         if ((x->sh.sh_flags & SHF_WRITE) && !(x->sh.sh_flags & SHF_EXECINSTR)) {
+            char place[160];
+
+            diff_place_words(&t, place, sizeof(place));
             d->refused = true;
             diff_note(d, LPD_REFUSED, user,
-                      "%s refers to %s%+lld (relocation %s at %s+0x%llx), which no symbol "
-                      "covers", user, x->name, (long long)t.off, diff_reloc_name(r->type),
-                      sec->name, (unsigned long long)r->offset);
+                      "%s refers to %s (relocation %s at %s+0x%llx), which no symbol "
+                      "covers", user, place, diff_reloc_name(r->type), sec->name,
+                      (unsigned long long)r->offset);
         }
     }
     /* Strings, code and constants no symbol covers: the payload carries the section. */
     if (!diff_carry_section(d, x))
         return -1;
     *sym = DSEC(x)->out->secsym;
-    *addend = t.sec_addend + t.extra;
+    *addend = diff_addend_add(t.sec_addend, t.extra);
     return 0;
 }
 

@@ -25,6 +25,7 @@
  * is looked up, and given back (extra) to whoever writes the relocation again.
  */
 #include <dis-asm.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,54 +151,76 @@ static int64_t pc_bias(struct diff *d, const struct lpe_section *sec, const stru
 /*
  * A bug frame's 32-bit fields hold a 24-bit displacement with line-number bits added
  * on top (Xen's BUG_FRAME; line_bits in livepatch/special.h): the part of the addend
- * above the displacement is not an offset.
+ * above the displacement is not an offset.  Returns the displacement, the offset part
+ * (the whole addend elsewhere), and sets *extra to the rest (addend - displacement,
+ * modulo 2^64: the bits, whatever the addend).
  */
-static int64_t non_offset_part(const struct lpe_section *sec, int64_t addend)
+static int64_t offset_part(const struct lpe_section *sec, int64_t addend, int64_t *extra)
 {
     const struct dsec *ds = DSEC(sec);
     int64_t disp;
 
+    *extra = 0;
     if (!ds || !ds->line_bits)
-        return 0;
+        return addend;
     disp = addend & 0xffffff;
     if (disp & 0x800000)
         disp -= 0x1000000;
-    return addend - disp;
+    *extra = diff_addend_add(addend, -disp);
+    return disp;
+}
+
+/* value + a + bias exactly, or DIFF_NO_PLACE when that does not fit in an int64_t: a
+ * symbol value near 2^64 or an addend near 2^63 points at no place in any section. */
+static int64_t place_of(uint64_t value, int64_t a, int64_t bias)
+{
+    __int128 off = (__int128)value + a + bias;
+
+    return off < INT64_MIN || off > INT64_MAX ? DIFF_NO_PLACE : (int64_t)off;
 }
 
 void diff_resolve(struct diff *d, const struct lpe_section *sec, const struct lpe_rela *r,
                   unsigned want, struct diff_target *t)
 {
     struct lpe_symbol *s = r->sym, *c;
+    uint64_t value;
     int64_t a;
 
     memset(t, 0, sizeof(*t));
-    t->extra = non_offset_part(sec, r->addend);
-    a = r->addend - t->extra;
+    a = offset_part(sec, r->addend, &t->extra);
     t->sym = t->ref = s;
     t->addend = a;
     if (!s->sec)
         return; /* undefined, absolute or common: only the name says where */
     t->sec = s->sec;
-    t->sec_addend = (s->type == STT_SECTION ? 0 : (int64_t)s->sym.st_value) + a;
+    value = s->type == STT_SECTION ? 0 : s->sym.st_value;
+    t->sec_addend = (int64_t)(value + (uint64_t)a);
     /* A named symbol is the target whatever the addend; only through section symbols and
      * unsized labels (gcc's .LC0: places in their section) does the place decide. */
     t->via_section = s->type == STT_SECTION || s->type == STT_NOTYPE;
     if (!t->via_section) {
         if (want & DIFF_PLACE) {
             t->bias = pc_bias(d, sec, r);
-            t->off = t->sec_addend + t->bias;
+            t->off = place_of(value, a, t->bias);
         }
         return;
     }
     t->bias = pc_bias(d, sec, r);
-    t->off = t->sec_addend + t->bias;
+    t->off = place_of(value, a, t->bias);
     c = t->off >= 0 ? lpe_symbol_at(s->sec, (uint64_t)t->off) : NULL;
     if (c && (c->type == STT_FUNC || c->type == STT_OBJECT)) {
         t->sym = t->ref = c;
-        t->addend = t->sec_addend - (int64_t)c->sym.st_value;
+        t->addend = (int64_t)((uint64_t)t->sec_addend - c->sym.st_value);
     } else {
         t->sym = NULL;
         t->addend = t->sec_addend;
     }
+}
+
+void diff_place_words(const struct diff_target *t, char *buf, size_t size)
+{
+    if (t->off == DIFF_NO_PLACE)
+        snprintf(buf, size, "a place of %s past 64 bits", t->sec->name);
+    else
+        snprintf(buf, size, "%s%+lld", t->sec->name, (long long)t->off);
 }
