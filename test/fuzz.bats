@@ -63,11 +63,21 @@ replay() {
 
 # Past crashes: a .comment of one NUL and no other (read past it); a section aligned to
 # 2^32 (a 4 GiB payload object); a section symbol of .symtab (two symbol tables written).
+# Then, under the names libFuzzer gave them (fuzz/open/README.md): a relocation to a place
+# past 2^63 (signed overflow in diff_resolve: 45071619, fa99d9ad, fe8042f9; 2042fb2a,
+# 39f09e89 and da02584b are now refused at open time, a symbol past its section); a 128 GiB
+# .bss object (allocated to describe its change); a symbol of type 15 past its section
+# (copied from wild memory when carried); an .init.text of type SHT_NULL with a size
+# (memcmp of a null pointer).
 @test "fuzz_object_diff: object pairs through the reader and the differ replay cleanly" {
     replay fuzz_object_diff
     assert_output --partial "crash-comment-unterminated-after-nul"
     assert_output --partial "crash-section-aligned-2p32"
     assert_output --partial "crash-section-symbol-of-symtab"
+    assert_output --partial "crash-45071619527b9ff1a46a48c6360d415a4b9c7b85"
+    assert_output --partial "crash-6b0253b28aebd4ca8ff5519d165bc0ade156a5a3"
+    assert_output --partial "crash-8392750b6807b624f2df6a9d9b178549596b7e44"
+    assert_output --partial "crash-4e2d9b861b55fe90aebb8f3051d31d5ca29ccad6"
 }
 
 # Past crash: an applied-record shorter than its 8-byte magic.

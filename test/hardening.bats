@@ -212,6 +212,18 @@ refused() {
     [ ! -e out.o ]
 }
 
+@test "fuzz finding: an init section with a size but no bytes in the original is compared, not read" {
+    # An SHT_NULL header keeps its size but the model holds no bytes for it: comparing
+    # it with the patched .init.text read through a null pointer (UBSan, else SIGSEGV).
+    diff_case init-only
+    cp patched.o null.o
+    payload-mutate null.o shtype .init.text 0
+    run create-diff-object null.o patched.o image out.o
+    refused 3 "only init code changed"
+    refute_output --partial "runtime error"
+    [ ! -e out.o ]
+}
+
 # --- never destroy an input ---------------------------------------------------------------
 
 @test "inputs: create-diff-object refuses an output that is an input, and leaves it alone" {

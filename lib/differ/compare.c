@@ -407,7 +407,9 @@ static void note_left_out(struct diff *d)
         if (!init && strcmp(s->name, ".discard") != 0 && strncmp(s->name, ".discard.", 9) != 0)
             continue;
         o = lpe_find_section(d->orig, s->name);
-        if (o && o->size == s->size && (!s->data || !memcmp(o->data, s->data, s->size)))
+        /* Either may hold no bytes (SHT_NOBITS, or an SHT_NULL header with a size). */
+        if (o && o->size == s->size &&
+            (!s->data || (o->data && !memcmp(o->data, s->data, s->size))))
             continue;
         diff_log(d, "section %s changed and is left out: %s", s->name,
                  init ? "init code and data have run and been freed when a payload loads"
