@@ -22,7 +22,7 @@
 #include "livepatch/util.h"
 #include "tree.h"
 
-int make_tree(const struct lpb *b, const char *tree, const char *capture, const char *log,
+static int make_tree(const struct lpb *b, const char *tree, const char *capture, const char *log,
               const char *what, const struct strv *targets)
 {
     struct strv argv = { 0 }, env = { 0 };
@@ -74,6 +74,21 @@ int make_tree(const struct lpb *b, const char *tree, const char *capture, const 
     return rc;
 }
 
+static char *grep_first(const char *log, const char *re_text);
+static char *first_error(const char *log);
+static char *no_space_line(const char *log);
+
+/* The build `name` failed (while `what`): for want of space (write_failed), or with
+ * the compiler's first error. */
+static void build_failed(const struct lpb *b, const char *name, const char *what,
+                         const char *log, const char *const *dirs, size_t n)
+{
+    char *err = no_space_line(log);
+
+    write_failed(b, what, err ? err : "", dirs, n);
+    die("%s failed, see %s: %s", name, log, first_error(log));
+}
+
 static char *log_path(const struct lpb *b, const char *name)
 {
     char *p;
@@ -106,7 +121,7 @@ void build_base_tree(struct lpb *b, const char *t, const char *where)
     struct lp_error e = { 0 };
     unsigned char *cfg = NULL;
     size_t np = 0, len;
-    char *dst, *log, *capture, *err, *what;
+    char *dst, *log, *capture, *what;
 
     if (b->out_in_src)
         prune[np++] = b->out_in_src;
@@ -131,42 +146,17 @@ void build_base_tree(struct lpb *b, const char *t, const char *where)
     free(dst);
     log = log_path(b, "build_original.log");
     capture = empty_capture(b, "capture-base");
-    if (make_tree(b, t, capture, log, "unpatched build", NULL)) {
-        err = no_space_line(log);
-        write_failed(b, "building the unpatched tree", err ? err : "", dirs, 2);
-        die("unpatched build failed, see %s: %s", log, first_error(log));
-    }
+    if (make_tree(b, t, capture, log, "unpatched build", NULL))
+        build_failed(b, "unpatched build", "building the unpatched tree", log, dirs, 2);
     free(log);
     free(capture);
-}
-
-static bool log_has_compile_error(const char *log)
-{
-    struct lp_error e = { 0 };
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    regex_t re;
-    bool hit = false;
-    char *text;
-
-    if (lp_read_file(log, &buf, &len, &e) || !(text = realloc(buf, len + 1))) {
-        free(buf);
-        return false;
-    }
-    text[len] = '\0';
-    if (!regcomp(&re, ": (fatal )?error: ", REG_EXTENDED | REG_NOSUB)) {
-        hit = !regexec(&re, text, 0, NULL, 0);
-        regfree(&re);
-    }
-    free(text);
-    return hit;
 }
 
 void build_patched(struct lpb *b, struct step *s, const struct strv *touched)
 {
     const char *dirs[] = { b->output };
     struct tree_prepare p = {
-        .base = b->base, .prev = b->prev_tree, .tree = s->tree, .src = b->src,
+        .base = b->base, .prev = b->prev_trees.v[0], .tree = s->tree, .src = b->src,
         .touched = (const char *const *)touched->v, .nr_touched = touched->n,
         .config = b->config, .fix_lines = b->fix_lines,
         .full = getenv("LIVEPATCH_BUILD_FULL") && !strcmp(getenv("LIVEPATCH_BUILD_FULL"), "1"),
@@ -209,7 +199,7 @@ void build_patched(struct lpb *b, struct step *s, const struct strv *touched)
         }
         /* The patched code itself does not compile: a whole-tree build would only fail
          * the same way, minutes later. */
-        if (log_has_compile_error(log))
+        if ((err = grep_first(log, ": (fatal )?error: ")))
             die("patched build failed, see %s: %s", log, first_error(log));
         /* (nor would a full disk let it through) */
         err = no_space_line(log);
@@ -232,11 +222,8 @@ void build_patched(struct lpb *b, struct step *s, const struct strv *touched)
         free(name);
         strv_free(&s->targets);
     }
-    if (make_tree(b, s->tree, s->capture, log, "patched build", NULL)) {
-        err = no_space_line(log);
-        write_failed(b, "building the patched tree", err ? err : "", dirs, 1);
-        die("patched build failed, see %s: %s", log, first_error(log));
-    }
+    if (make_tree(b, s->tree, s->capture, log, "patched build", NULL))
+        build_failed(b, "patched build", "building the patched tree", log, dirs, 1);
     free(log);
     stage_end();
 }
@@ -269,14 +256,14 @@ static char *grep_first(const char *log, const char *re_text)
     return hit;
 }
 
-char *no_space_line(const char *log)
+static char *no_space_line(const char *log)
 {
     return grep_first(log, "No space left on device|Disk quota exceeded");
 }
 
 /* The compiler's or make's first error line in a build log (not a command line that
  * merely mentions -Werror), else its last line. */
-char *first_error(const char *log)
+static char *first_error(const char *log)
 {
     char *l = grep_first(log, ": (fatal )?error: |\\*\\*\\* |Error [0-9]+");
 

@@ -109,27 +109,12 @@ void cache_setup(struct lpb *b)
 
 /* --- entries and marks ------------------------------------------------------------------ */
 
-static bool pid_alive(const char *s)
-{
-    char path[64];
-    long pid;
-    char *end;
-
-    if (!*s)
-        return false;
-    pid = strtol(s, &end, 10);
-    if (*end || pid <= 0)
-        return false;
-    snprintf(path, sizeof(path), "/proc/%ld", pid);
-    return access(path, F_OK) == 0 || kill((pid_t)pid, 0) == 0;
-}
-
 static bool is_ours(const char *pid)
 {
     return strtol(pid, NULL, 10) == (long)getpid();
 }
 
-/* ROOT/.NAME.SUFFIX for entry ROOT/NAME. */
+/* ROOT/.NAME.SUFFIX for entry ROOT/NAME (the marks beside it). */
 static char *mark_path(const char *entry, const char *suffix)
 {
     const char *slash = strrchr(entry, '/');
@@ -138,6 +123,15 @@ static char *mark_path(const char *entry, const char *suffix)
     if (asprintf(&p, "%.*s/.%s.%s", (int)(slash - entry), entry, slash + 1, suffix) < 0)
         die("out of memory");
     return p;
+}
+
+/* The mark ROOT/.NAME.KIND.PID of this run. */
+static char *own_mark(const char *entry, const char *kind)
+{
+    char suffix[64];
+
+    snprintf(suffix, sizeof(suffix), "%s.%d", kind, (int)getpid());
+    return mark_path(entry, suffix);
 }
 
 static bool exists(const char *dir, const char *name)
@@ -223,16 +217,12 @@ static char *entry_users(const char *d)
  */
 static bool cache_use(const char *d)
 {
-    char *mark = mark_path(d, ""), *inuse, *pat;
+    char *inuse = own_mark(d, "inuse"), *pat = mark_path(d, "evicting.*");
     bool complete;
     size_t i;
     glob_t g;
     int fd, waited = 0;
 
-    mark[strlen(mark) - 1] = '\0';
-    if (asprintf(&inuse, "%s.inuse.%d", mark, (int)getpid()) < 0 ||
-        asprintf(&pat, "%s.evicting.*", mark) < 0)
-        die("out of memory");
     cleanup_add(inuse);
     if ((fd = open(inuse, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
         /* A cache this user may only read: used as it is (nobody with our rights
@@ -242,7 +232,6 @@ static bool cache_use(const char *d)
         *strrchr(parent, '/') = '\0';
         complete = exists(d, ".complete") && access(parent, W_OK) != 0;
         free(parent);
-        free(mark);
         free(inuse);
         free(pat);
         return complete;
@@ -260,7 +249,6 @@ static bool cache_use(const char *d)
         }
         globfree(&g);
     }
-    free(mark);
     free(inuse);
     free(pat);
     if (!exists(d, ".complete"))
@@ -275,14 +263,10 @@ static bool cache_use(const char *d)
 static bool take(const struct lpb *b, const char *d, char **gone)
 {
     static unsigned taken;
-    char *mark = mark_path(d, ""), *evicting, *users;
+    char *evicting = own_mark(d, "evicting"), *users;
     bool ok = false;
     int fd;
 
-    mark[strlen(mark) - 1] = '\0';
-    if (asprintf(&evicting, "%s.evicting.%d", mark, (int)getpid()) < 0)
-        die("out of memory");
-    free(mark);
     if ((fd = open(evicting, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
         free(evicting);
         return false;
@@ -658,7 +642,7 @@ static int trim_visit(const char *p, const struct stat *st, int flag, struct FTW
     return 0;
 }
 
-void cache_trim(const char *tree)
+static void cache_trim(const char *tree)
 {
     static const char *const top[] = { "prelink*.o", ".xen-syms.[0-9]*", ".xen.efi.[0-9]*",
                                        "xen.efi", "xen.gz", "xen-syms.map", "xen.efi.map",
@@ -781,8 +765,7 @@ void prepare_base(struct lpb *b)
         die("cannot write into %s", t);
     }
     /* In use from the moment it appears. */
-    if (asprintf(&inuse, "%s/.%s.inuse.%d", b->cache_root, b->cache_key, (int)getpid()) < 0)
-        die("out of memory");
+    inuse = own_mark(b->base, "inuse");
     cleanup_add(inuse);
     {
         int fd = open(inuse, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

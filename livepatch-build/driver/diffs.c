@@ -235,21 +235,9 @@ void run_diffs(struct lpb *b, struct step *s, bool collect)
         die("%zu object(s) hold changes a live patch cannot carry: %s", refused.n, refused.v[0]);
     }
     if (errors.n) {
-        size_t len = 1;
-        char *all;
-
-        for (i = 0; i < errors.n; i++) {
+        for (i = 0; i < errors.n; i++)
             fprintf(stderr, "%s: %s\n", PROG, errors.v[i]);
-            len += strlen(errors.v[i]) + 1;
-        }
-        if (!(all = calloc(1, len)))
-            die("out of memory");
-        for (i = 0; i < errors.n; i++) {
-            if (i)
-                strcat(all, " ");
-            strcat(all, errors.v[i]);
-        }
-        write_failed(b, "diffing the objects", all, dirs, 1);
+        write_failed(b, "diffing the objects", strv_join(&errors, errors.n, " "), dirs, 1);
         die("%zu error(s) encountered: %s", errors.n, errors.v[0]);
     }
     /* Changed now means: diffed, and found to change code a payload carries. */
@@ -260,21 +248,9 @@ void run_diffs(struct lpb *b, struct step *s, bool collect)
     if (!changed.n && !s->objs.fresh.n) {
         /* (statuses lost to a full disk must not read as "no change") */
         write_failed(b, "diffing the objects", "", dirs, 1);
-        if (notes.n) {
-            size_t len = 1;
-            char *all;
-
-            for (i = 0; i < notes.n; i++)
-                len += strlen(notes.v[i]) + 1;
-            if (!(all = calloc(1, len)))
-                die("out of memory");
-            for (i = 0; i < notes.n; i++) {
-                if (i)
-                    strcat(all, " ");
-                strcat(all, notes.v[i]);
-            }
-            die("no functional change in %s that a live patch can carry: %s", s->desc, all);
-        }
+        if (notes.n)
+            die("no functional change in %s that a live patch can carry: %s", s->desc,
+                strv_join(&notes, notes.n, " "));
         die("no functional change in %s: the patched build compiles to the same code (a "
             "comment-only or formatting change?), so there is nothing to live-patch", s->desc);
     }

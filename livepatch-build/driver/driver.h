@@ -35,6 +35,8 @@ struct strv {
 void strv_push(struct strv *s, const char *str);
 void strv_pushf(struct strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void strv_free(struct strv *s);
+/* The first n entries (all, when fewer) joined by sep (malloc'd). */
+char *strv_join(const struct strv *s, size_t n, const char *sep);
 /* v with a NULL after the last entry (for exec), valid until the next push. */
 char **strv_argv(struct strv *s);
 
@@ -88,8 +90,8 @@ struct lpb {
     struct strv check_chain;             /* payloads the loader must see before ours */
 
     /* --- the steps: one per payload --- */
-    struct strv prev_trees;              /* newest first: where the originals are */
-    char *prev_tree;
+    struct strv prev_trees;              /* newest first: where the originals are; the
+                                          * first is the build the next step starts from */
     char *first_name;
     size_t nr_steps;
 };
@@ -145,6 +147,8 @@ void cleanup_add(const char *path);
 void written_add(const char *path);
 void cleanup_keep(bool keep);            /* -d: the work trees stay */
 void cleanup_run(void);                  /* at exit */
+/* s (digits only) is the pid of a process that runs. */
+bool pid_alive(const char *s);
 /* If a signal came: stop every child, clean up, exit 128+N.  Otherwise return. */
 void proc_check_stop(void);
 
@@ -152,7 +156,6 @@ struct run_opts {
     const char *in;              /* stdin from this file (NULL: /dev/null) */
     const char *log;             /* stdout and stderr to this file (NULL: ours) */
     bool quiet;                  /* stderr to /dev/null */
-    const char *out;             /* only stdout to this file */
     const char *dir;             /* chdir before exec */
     char **env;                  /* "NAME=VALUE" set in the child */
     /* While it runs: "WHAT: N object(s) of TOTAL compiled" from the lines of FILE. */
@@ -175,8 +178,6 @@ void cache_setup(struct lpb *b);
 void cache_command(struct lpb *b);      /* --cache-list, --cache-clean; exits */
 /* The unpatched build: reused from the cache, or built (and published). */
 void prepare_base(struct lpb *b);
-/* Leave out of a new entry what no later build reads. */
-void cache_trim(const char *tree);
 
 /* --- patch.c --- */
 void check_patch_paths(const struct lpb *b);
@@ -185,16 +186,11 @@ void check_patch_paths(const struct lpb *b);
 void apply_patch(const struct lpb *b, const char *patch, const char *dir, struct strv *touched);
 
 /* --- build.c --- */
-/* make in tree (all of it, or only targets), the way every payload object is built. */
-int make_tree(const struct lpb *b, const char *tree, const char *capture, const char *log,
-              const char *what, const struct strv *targets);
 void build_base_tree(struct lpb *b, const char *tree, const char *where);
 void build_patched(struct lpb *b, struct step *s, const struct strv *touched);
 /* A step that wrote into dirs failed: if for want of space, die saying so. */
 void write_failed(const struct lpb *b, const char *what, const char *text, const char *const *dirs,
                   size_t n);
-char *first_error(const char *log);
-char *no_space_line(const char *log);
 
 /* --- diffs.c --- */
 void collect_objects(struct lpb *b, struct step *s);   /* -k diff */

@@ -41,14 +41,6 @@ int helper_fail(const char *cmd, const char *fmt, ...)
 
 /* --- OUTDIR --------------------------------------------------------------------------------- */
 
-static bool pid_running(long pid)
-{
-    char p[64];
-
-    snprintf(p, sizeof(p), "/proc/%ld", pid);
-    return pid > 0 && pid != (long)getpid() && access(p, F_OK) == 0;
-}
-
 static bool starts(const char *s, const char *prefix)
 {
     return !strncmp(s, prefix, strlen(prefix));
@@ -95,10 +87,12 @@ static void check_output(const struct lpb *b)
             else
                 strv_push(&others, n);
         } else if (starts(n, ".lp-tmp.")) {
-            long pid = strtol(n + 8, NULL, 10);
+            char pid[32];
 
-            if (pid_running(pid))
-                die("Output directory %s is in use by a running build (pid %ld): wait for it, "
+            /* ".lp-tmp.PID.START" */
+            snprintf(pid, sizeof(pid), "%.*s", (int)strcspn(n + 8, "."), n + 8);
+            if (pid_alive(pid) && strtol(pid, NULL, 10) != (long)getpid())
+                die("Output directory %s is in use by a running build (pid %s): wait for it, "
                     "or give another -o", b->output, pid);
             strv_push(&left, p);
         } else if (b->json && !strcmp(p, b->json)) {
@@ -252,7 +246,7 @@ static void step_free(struct step *s)
 
 static void step_setup(struct lpb *b, struct step *s, size_t index)
 {
-    size_t i, len = 1;
+    size_t i;
 
     step_free(s);
     s->index = index;
@@ -262,14 +256,13 @@ static void step_setup(struct lpb *b, struct step *s, size_t index)
         for (i = 0; i < b->patches.n; i++)
             strv_push(&s->patches, b->patches.v[i]);
     payload_name(s->patches.v[0], s->name);
-    for (i = 0; i < s->patches.n; i++)
-        len += strlen(strrchr(s->patches.v[i], '/') + 1) + 2;
-    if (!(s->desc = calloc(1, len)))
-        die("out of memory");
-    for (i = 0; i < s->patches.n; i++) {
-        if (i)
-            strcat(s->desc, ", ");
-        strcat(s->desc, strrchr(s->patches.v[i], '/') + 1);
+    {
+        struct strv names = { 0 };
+
+        for (i = 0; i < s->patches.n; i++)
+            strv_push(&names, strrchr(s->patches.v[i], '/') + 1);
+        s->desc = strv_join(&names, names.n, ", ");
+        strv_free(&names);
     }
     if (asprintf(&s->work, "%s/work-%s", b->output, s->name) < 0 ||
         asprintf(&s->tree, "%s/tree-%zu", b->tmp, index) < 0)
@@ -295,8 +288,6 @@ static void advance_trees(struct lpb *b, const struct step *s)
     }
     strv_free(&b->prev_trees);
     b->prev_trees = next;
-    free(b->prev_tree);
-    b->prev_tree = strdup(s->tree);
 }
 
 /* The run's state lives as long as the run (and stays reachable to the end, so a
@@ -383,7 +374,6 @@ int main(int argc, char **argv)
         free(img);
     } else {
         prepare_base(&b);
-        b.prev_tree = strdup(b.base);
         strv_push(&b.prev_trees, b.base);
         if (!b.xensyms) {
             char *own;

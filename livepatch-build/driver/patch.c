@@ -300,8 +300,8 @@ void apply_patch(const struct lpb *b, const char *p, const char *dir, struct str
     strv_free(&argv);
     if (rc) {
         struct strv why = { 0 }, all = { 0 };
-        char *cur = NULL, *line, *save = NULL, *joined;
-        size_t len = 0, k;
+        char *cur = NULL, *line, *save = NULL;
+        size_t k;
         char what[PATH_MAX + 32];
 
         snprintf(what, sizeof(what), "applying %s", base);
@@ -328,16 +328,7 @@ void apply_patch(const struct lpb *b, const char *p, const char *dir, struct str
         if (!why.n)
             for (k = 0; k < all.n; k++)
                 strv_push(&why, all.v[k]);
-        for (k = 0; k < why.n && k < 8; k++)
-            len += strlen(why.v[k]) + 2;
-        if (!(joined = calloc(1, len + 1)))
-            die("out of memory");
-        for (k = 0; k < why.n && k < 8; k++) {
-            if (k)
-                strcat(joined, "; ");
-            strcat(joined, why.v[k]);
-        }
-        die("patch %s does not apply: %s", base, joined);
+        die("patch %s does not apply: %s", base, strv_join(&why, 8, "; "));
     }
     free(text);
     for (i = 0; i < pf.names.n; i++)

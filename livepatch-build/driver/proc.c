@@ -194,6 +194,21 @@ void proc_check_stop(void)
     exit(sig == SIGINT ? 130 : sig == SIGHUP ? 129 : 143);
 }
 
+bool pid_alive(const char *s)
+{
+    char path[64];
+    long pid;
+    char *end;
+
+    if (!*s)
+        return false;
+    pid = strtol(s, &end, 10);
+    if (*end || pid <= 0)
+        return false;
+    snprintf(path, sizeof(path), "/proc/%ld", pid);
+    return access(path, F_OK) == 0 || kill((pid_t)pid, 0) == 0;
+}
+
 /* --- running children ----------------------------------------------------------------- */
 
 static void group_add(pid_t pid)
@@ -235,16 +250,14 @@ static void child_setup(const struct run_opts *o)
         dup2(fd, 2);
         close(fd);
     }
-    if (o->log || o->out) {
-        fd = open(o->log ? o->log : o->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (o->log) {
+        fd = open(o->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
-            fprintf(stderr, "%s: cannot write %s: %s\n", PROG, o->log ? o->log : o->out,
-                    strerror(errno));
+            fprintf(stderr, "%s: cannot write %s: %s\n", PROG, o->log, strerror(errno));
             _exit(126);
         }
         dup2(fd, 1);
-        if (o->log)
-            dup2(fd, 2);
+        dup2(fd, 2);
     }
     for (i = 0; o->env && o->env[i]; i++)
         putenv(o->env[i]);

@@ -43,6 +43,26 @@ void strv_pushf(struct strv *s, const char *fmt, ...)
     strv_take(s, n < 0 ? NULL : str);
 }
 
+char *strv_join(const struct strv *s, size_t n, const char *sep)
+{
+    size_t i, len = 1;
+    char *out;
+
+    if (n > s->n)
+        n = s->n;
+    for (i = 0; i < n; i++)
+        len += strlen(s->v[i]) + strlen(sep);
+    if (!(out = malloc(len)))
+        die("out of memory");
+    out[0] = '\0';
+    for (i = 0; i < n; i++) {
+        if (i)
+            strcat(out, sep);
+        strcat(out, s->v[i]);
+    }
+    return out;
+}
+
 char **strv_argv(struct strv *s)
 {
     static char *empty[1];
