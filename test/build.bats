@@ -22,8 +22,6 @@ need_tools() { need_built create-diff-object livepatch-tool; }
 
 lpb() { livepatch-build -s "$T/src" -c "$T/src/config" "$@"; }
 
-# tree_sum DIR: one checksum over every file's path and content.
-tree_sum() { (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum); }
 
 
 @test "--help prints upstream's options to stdout and exits 0" {

@@ -72,6 +72,57 @@ dead_pid() { sh -c 'exit 0' 3>&- & DEAD=$!; wait "$DEAD"; }
     cmp "$first/01-fix-domctl-bounds.livepatch" "$T/full/01-fix-domctl-bounds.livepatch"
 }
 
+@test "a targeted build links the entry's sources, copies the rest, and never writes through a link" {
+    build 00:00:00
+    assert_success
+    e="$C/$KEY"
+    sum=$(tree_sum "$e/xen")
+    # A compiler wrapper that lists, at each compile of a patched tree, the files that
+    # are hard links there.
+    printf '#!/bin/bash\ncase $LIVEPATCH_TREE in */tree-*) find "$LIVEPATCH_TREE" -type f -links +1 -printf "%%P\\n" >>"%s/linked" ;; esac\nexec "$@"\n' \
+        "$T" >"$T/wrap"
+    chmod +x "$T/wrap"
+    CC="$T/wrap gcc" build 00:00:00
+    assert_success
+    assert_output --partial "made only the 1 object(s)"
+    sort -u "$T/linked" >"$T/shared"
+    # The sources nothing builds are links; the patched file, the .config, the
+    # dependency records, the generated headers and the cache's marks are not.
+    grep -qx 'xen/common/sched.c' "$T/shared"
+    grep -qx 'xen/include/xen/sched.h' "$T/shared"
+    run grep -Ev '\.[ch]$|(^|/)Makefile$|^config$' "$T/shared"
+    assert_output ""
+    run grep -E 'domctl\.c$|autoconf\.h$' "$T/shared"
+    assert_output ""
+    # The entry holds what it held, byte for byte; -d (the work trees kept) links nothing.
+    [ "$(tree_sum "$e/xen")" = "$sum" ]
+    rm "$T/linked"
+    CC="$T/wrap gcc" build 00:00:00 -d
+    assert_success
+    [ -f "$T/linked" ]
+    [ ! -s "$T/linked" ]
+    [ "$(tree_sum "$e/xen")" = "$sum" ]
+}
+
+@test "when making single objects fails, the whole tree is built in a full copy, with no links to the entry" {
+    build 00:00:00
+    assert_success
+    first=$OUT e="$C/$KEY"
+    sum=$(tree_sum "$e/xen")
+    # The first compile in a patched tree fails without a compiler error; the later
+    # ones list the hard links they see.
+    printf '#!/bin/bash\ncase $LIVEPATCH_TREE in */tree-*)\n  if [ ! -e "%s/failed" ]; then : >"%s/failed"; exit 1; fi\n  find "$LIVEPATCH_TREE" -type f -links +1 -printf "%%P\\n" >>"%s/linked" ;;\nesac\nexec "$@"\n' \
+        "$T" "$T" "$T" >"$T/wrap"
+    chmod +x "$T/wrap"
+    CC="$T/wrap gcc" build 00:00:00
+    assert_success
+    assert_output --regexp "making single objects failed \(see [^)]*build_patched-01-fix-domctl-bounds.single.log\): building the whole tree"
+    [ -f "$T/linked" ]
+    [ ! -s "$T/linked" ]
+    cmp "$first/01-fix-domctl-bounds.livepatch" "$OUT/01-fix-domctl-bounds.livepatch"
+    [ "$(tree_sum "$e/xen")" = "$sum" ]
+}
+
 @test "a tree the user built in place reuses the entry of its clean copy; its payload depends on the user's image" {
     build 00:00:00
     assert_success

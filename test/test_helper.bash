@@ -75,3 +75,6 @@ setup() {
     T="$BATS_TEST_TMPDIR"
     cd "$T" || return 1
 }
+
+# tree_sum DIR: one checksum over every file's path and content.
+tree_sum() { (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum); }

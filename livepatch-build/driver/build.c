@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "helper.h"
 #include "livepatch/util.h"
 #include "tree.h"
 
@@ -152,34 +153,48 @@ void build_base_tree(struct lpb *b, const char *t, const char *where)
     free(capture);
 }
 
-void build_patched(struct lpb *b, struct step *s, const struct strv *touched)
+/* The work tree of step s (tree_prepare): targeted unless full; its make targets in
+ * s->targets (none: a full copy, to be built whole). */
+static void prepare_patched(struct lpb *b, struct step *s, const struct strv *touched, bool full)
 {
     const char *dirs[] = { b->output };
+    const char *env_full = getenv("LIVEPATCH_BUILD_FULL");
     struct tree_prepare p = {
         .base = b->base, .prev = b->prev_trees.v[0], .tree = s->tree, .src = b->src,
         .touched = (const char *const *)touched->v, .nr_touched = touched->n,
         .config = b->config, .fix_lines = b->fix_lines,
-        .full = getenv("LIVEPATCH_BUILD_FULL") && !strcmp(getenv("LIVEPATCH_BUILD_FULL"), "1"),
+        .full = full || (env_full && !strcmp(env_full, "1")),
+        /* (-d keeps the work trees for the user to look into: copies, then) */
+        .share_sources = !b->debug,
     };
     struct lp_error e = { 0 };
-    char **targets = NULL, *name, *log, *err;
+    char **targets = NULL;
     size_t n = 0, i;
-    int rc;
 
-    /* When the tree's dependency records say which objects depend on what the patches
-     * touched, only those are made, in a copy without the build's objects and images;
-     * otherwise the whole tree is built in a full copy. */
     if (tree_prepare(&p, &targets, &n, &e)) {
         fprintf(stderr, "%s: %s\n", PROG, e.msg);
         write_failed(b, "copying the unpatched build and the patched sources", e.msg, dirs, 1);
         die("cannot prepare the patched tree in %s", s->tree);
     }
+    strv_free(&s->targets);
     for (i = 0; i < n; i++) {
         strv_push(&s->targets, targets[i]);
         free(targets[i]);
     }
     free(targets);
-    msg(n ? "copied the sources of the unpatched build" : "copied the unpatched build");
+}
+
+void build_patched(struct lpb *b, struct step *s, const struct strv *touched)
+{
+    const char *dirs[] = { b->output };
+    char *name, *log, *err;
+    int rc;
+
+    /* When the tree's dependency records say which objects depend on what the patches
+     * touched, only those are made, in a copy without the build's objects and images;
+     * otherwise the whole tree is built in a full copy. */
+    prepare_patched(b, s, touched, false);
+    msg(s->targets.n ? "copied the sources of the unpatched build" : "copied the unpatched build");
     stage_end();
 
     stage_start("build_patched:%s", s->name);
@@ -220,7 +235,12 @@ void build_patched(struct lpb *b, struct step *s, const struct strv *touched)
             die("out of memory");
         s->capture = empty_capture(b, name);
         free(name);
-        strv_free(&s->targets);
+        /* The whole tree is built in a full copy of the previous build, as when no
+         * targets are known: its objects are reused, and no build ever runs over a
+         * tree whose sources are links to the cache. */
+        if (helper_remove_tree(s->tree))
+            die("cannot remove %s to build the whole tree", s->tree);
+        prepare_patched(b, s, touched, true);
     }
     if (make_tree(b, s->tree, s->capture, log, "patched build", NULL))
         build_failed(b, "patched build", "building the patched tree", log, dirs, 1);

@@ -2,7 +2,8 @@
  * copy.c - copies of trees and files with their modes and times: the sources of a
  * tree (tree_copy_sources), what a filter takes of a build (walk_copy, for
  * prepare), and one file (tree_copy_file).  Symbolic links are copied as links,
- * re-pointed so that a copy never reaches back into the tree it came from.
+ * re-pointed so that a copy never reaches back into the tree it came from; the files
+ * a walk_copy is told nothing writes are hard links to the originals where it can.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -143,6 +144,7 @@ struct copier {
     struct str made;      /* the last destination folder known to exist */
     int clone;            /* try FICLONE first (cleared once it fails) */
     int use_cfr;          /* copy_file_range works here (cleared once it does not) */
+    int share;            /* hard-link what w->tagged says (cleared once linking fails) */
     char *buf;
     char *src_real;       /* the source root, symbolic links resolved */
 };
@@ -406,6 +408,17 @@ static int copy_visit(struct walk *w, int type, int post)
         return lp_error_set(c->e, LP_ERR_NOMEM, "out of memory");
     if (type != T_DIR && ensure_parent(c))
         return -1;
+    if (type == T_FILE && c->share && w->tagged) {
+        if (link(w->path.s, c->dst.s) == 0 ||
+            (errno == EEXIST && unlink(c->dst.s) == 0 && link(w->path.s, c->dst.s) == 0))
+            return 0;
+        /* (another file system, one without hard links, or a file at its link limit) */
+        if (errno != EXDEV && errno != EPERM && errno != EOPNOTSUPP && errno != EMLINK)
+            return lp_error_set(c->e, LP_ERR_IO, "%s: cannot link to %s: %s", c->dst.s,
+                                w->path.s, strerror(errno));
+        if (errno != EMLINK)
+            c->share = 0;
+    }
     if (type == T_FILE)
         return copy_file(c, w->path.s, c->dst.s);
     if (type == T_LINK)
@@ -414,9 +427,9 @@ static int copy_visit(struct walk *w, int type, int post)
 }
 
 int walk_copy(const char *src, const char *dst, const struct filter *f, bool clone,
-              struct lp_error *e)
+              const struct filter *shared, struct lp_error *e)
 {
-    struct copier c = { .e = e, .clone = clone, .use_cfr = 1 };
+    struct copier c = { .e = e, .clone = clone, .use_cfr = 1, .share = shared != NULL };
     int rc;
 
     if (str_set_root(&c.dst, dst) < 0)
@@ -432,7 +445,7 @@ int walk_copy(const char *src, const char *dst, const struct filter *f, bool clo
     } else if (str_add(&c.made, c.dst.s, c.dst.len) < 0) {
         rc = lp_error_set(e, LP_ERR_NOMEM, "out of memory");
     } else {
-        rc = walk_tree(src, f, copy_visit, &c, e);
+        rc = walk_tree_tagged(src, f, shared, copy_visit, &c, e);
     }
     free(c.dst.s);
     free(c.made.s);
@@ -451,7 +464,7 @@ int tree_copy_sources(const char *src, const char *dst, const char *const *prune
     if (!prunes)
         return lp_error_set(e, LP_ERR_NOMEM, "out of memory");
     f = walk_sources((const char *const *)prunes);
-    rc = walk_copy(src, dst, &f, false, e);
+    rc = walk_copy(src, dst, &f, false, NULL, e);
     walk_free_prunes(prunes);
     return rc;
 }

@@ -1,8 +1,9 @@
 /*
  * prepare.c - the patched work tree of one payload (tree_prepare): which objects
  * the touched files feed (read from the build's dependency files: make's .d, Kbuild's
- * .NAME.o.cmd), a copy of the previous build (its sources only when those objects
- * are all that must be made, else all of it), its .config, and the touched files
+ * .NAME.o.cmd), a copy of the previous build (what those objects need when they are
+ * all that must be made, its sources hard-linked when asked; else all of it), its
+ * .config, and the touched files
  * with #line directives that keep the line numbers of the unpatched code.
  */
 #include <dirent.h>
@@ -419,9 +420,12 @@ int tree_prepare(const struct tree_prepare *tp, char ***targets, size_t *nr_targ
         goto out;
     }
     if (p.ntargets) {
-        if (walk_copy(tp->prev, tp->tree, &walk_kept, false, e))
+        struct filter sources = walk_sources(NULL);
+
+        if (walk_copy(tp->prev, tp->tree, &walk_kept, false,
+                      tp->share_sources ? &sources : NULL, e))
             goto out;
-    } else if (walk_copy(tp->prev, tp->tree, &walk_all, true, e) ||
+    } else if (walk_copy(tp->prev, tp->tree, &walk_all, true, NULL, e) ||
                copy_root_attrs(tp->prev, tp->tree, e)) {
         goto out;
     }

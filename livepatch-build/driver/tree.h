@@ -44,6 +44,9 @@ struct tree_prepare {
     const char *config;  /* the .config, copied to TREE/xen/.config */
     bool fix_lines;      /* #line directives that keep the lines below a hunk */
     bool full;           /* never a targeted build */
+    bool share_sources;  /* a targeted tree hard-links prev's sources (walk_sources) instead
+                          * of copying them: only for a tree removed at the end, never
+                          * handed to the user, as nothing a build runs writes a source */
 };
 
 /*

@@ -70,7 +70,6 @@ static const char *const not_source[] = {
     ".config.old", "xen-syms*", "xen.gz", "xen.efi", "*.livepatch", "xen.efi.map", "System.map",
     ".xen-syms.*", ".xen.efi.*", ".banner", NULL,
 };
-static const char *const xen_image[] = { "xen/xen", NULL };
 /*
  * What a build of a tree made in it, for a tree the user built in place (the usual
  * case: they built the Xen they run): left out of the key and of the copy, so such a
@@ -109,7 +108,11 @@ struct filter walk_sources(const char *const *prune_paths)
     return f;
 }
 
-const struct filter walk_kept = { .skip_names = not_kept, .skip_paths = xen_image,
+/* (and the cache's marks in an entry, cache.c: a build of the copy has no use for them) */
+static const char *const not_kept_paths[] = {
+    "xen/xen", ".complete", ".source", ".size", ".used", NULL,
+};
+const struct filter walk_kept = { .skip_names = not_kept, .skip_paths = not_kept_paths,
                                   .types = T_FILE | T_LINK };
 const struct filter walk_all = { .types = T_FILE | T_LINK | T_DIR | T_OTHER };
 const struct filter walk_deps = { .only_names = dep_files, .types = T_FILE };
@@ -307,34 +310,43 @@ static int taken(const struct filter *f, const char *name, const char *rel, int 
     return !match_any(f->skip_names, name) && !equal_any(f->skip_paths, rel);
 }
 
+static int pruned(const struct filter *f, const char *name, const char *rel)
+{
+    return equal_any(f->prune_names, name) || equal_any(f->prune_paths, rel) ||
+           equal_any(f->product_dirs, rel);
+}
+
 /* Walk the folder w->path; the entries of one folder are read before any is
  * visited, so only one folder is open at a time however deep the tree. */
 static int walk_dir(struct walk *w)
 {
-    const struct filter *f = w->flt;
+    const struct filter *f = w->flt, *tag = w->tag;
     struct entry *e = NULL;
     size_t n = 0, i, len = w->path.len;
-    int rc = 0;
+    int rc = 0, tag_out = w->tag_out;
 
     char **targets = NULL;
     size_t nt = 0;
 
     if (read_dir(w, &e, &n))
         return -1;
-    if (f->kbuild_products && (targets = kbuild_targets(e, n, &nt)) == (char **)-1) {
+    if ((f->kbuild_products || (tag && tag->kbuild_products)) &&
+        (targets = kbuild_targets(e, n, &nt)) == (char **)-1) {
         free_entries(e, n);
         return lp_error_set(w->e, LP_ERR_NOMEM, "%s: out of memory", w->path.s);
     }
     for (i = 0; i < n && !rc; i++) {
         const char *rel;
+        int product, tag_pruned;
 
         /* (a signal asked the run to stop: a walk of a big tree takes seconds) */
         if (helper_stop_requested) {
             rc = lp_error_set(w->e, LP_ERR_IO, "interrupted");
             break;
         }
-        if (nt && e[i].type != T_DIR &&
-            bsearch(&e[i].name, targets, nt, sizeof(*targets), helper_str_cmp))
+        product = nt && e[i].type != T_DIR &&
+                  bsearch(&e[i].name, targets, nt, sizeof(*targets), helper_str_cmp);
+        if (product && f->kbuild_products)
             continue;
 
         if (str_push(&w->path, e[i].name) < 0) {
@@ -342,14 +354,20 @@ static int walk_dir(struct walk *w)
             break;
         }
         rel = walk_rel(w);
-        if (!equal_any(f->prune_names, e[i].name) && !equal_any(f->prune_paths, rel) &&
-            !equal_any(f->product_dirs, rel)) {
+        tag_pruned = tag && pruned(tag, e[i].name, rel);
+        if (!pruned(f, e[i].name, rel)) {
             int take = taken(f, e[i].name, rel, e[i].type);
 
+            w->tagged = tag && !tag_out && !tag_pruned && !(product && tag->kbuild_products) &&
+                        taken(tag, e[i].name, rel, e[i].type);
             if (take)
                 rc = w->visit(w, e[i].type, 0);
-            if (!rc && e[i].type == T_DIR)
+            if (!rc && e[i].type == T_DIR) {
+                w->tag_out = tag_out || tag_pruned;
                 rc = walk_dir(w);
+                w->tag_out = tag_out;
+            }
+            w->tagged = 0;
             if (!rc && take && e[i].type == T_DIR)
                 rc = w->visit(w, T_DIR, 1);
         }
@@ -360,10 +378,10 @@ static int walk_dir(struct walk *w)
     return rc ? -1 : 0;
 }
 
-int walk_tree(const char *root, const struct filter *f, visit_fn visit, void *ctx,
-              struct lp_error *e)
+int walk_tree_tagged(const char *root, const struct filter *f, const struct filter *tag,
+                     visit_fn visit, void *ctx, struct lp_error *e)
 {
-    struct walk w = { .flt = f, .visit = visit, .ctx = ctx, .e = e };
+    struct walk w = { .flt = f, .tag = tag, .visit = visit, .ctx = ctx, .e = e };
     int rc;
 
     if (str_set_root(&w.path, root) < 0)
@@ -372,6 +390,12 @@ int walk_tree(const char *root, const struct filter *f, visit_fn visit, void *ct
     rc = walk_dir(&w);
     free(w.path.s);
     return rc;
+}
+
+int walk_tree(const char *root, const struct filter *f, visit_fn visit, void *ctx,
+              struct lp_error *e)
+{
+    return walk_tree_tagged(root, f, NULL, visit, ctx, e);
 }
 
 /* --- links ------------------------------------------------------------------------ */

@@ -115,6 +115,9 @@ typedef int (*visit_fn)(struct walk *w, int type, int post);
 
 struct walk {
     const struct filter *flt;
+    const struct filter *tag; /* when set: does it take the current entry too? */
+    int tagged;               /* (its answer, for the entry being visited) */
+    int tag_out;              /* (the folder being walked is outside tag) */
     visit_fn visit;
     void *ctx;
     struct lp_error *e;
@@ -135,15 +138,22 @@ static inline const char *walk_rel(const struct walk *w)
  */
 int walk_tree(const char *root, const struct filter *f, visit_fn visit, void *ctx,
               struct lp_error *e);
+/* The same walk; each visit also finds in w->tagged whether filter tag takes the entry. */
+int walk_tree_tagged(const char *root, const struct filter *f, const struct filter *tag,
+                     visit_fn visit, void *ctx, struct lp_error *e);
 
 /* The target of a symbolic link, malloc'd; NULL with errno set. */
 char *walk_read_link(const char *path);
 
 /* --- copying (copy.c) ------------------------------------------------------------- */
 
-/* Copy what filter f takes of src into dst (created if needed); clone: try reflinks. */
+/*
+ * Copy what filter f takes of src into dst (created if needed); clone: try reflinks.
+ * The files filter shared also takes are hard links to src's instead (a copy where the
+ * file system cannot link): only for files that nothing run in dst writes in place.
+ */
 int walk_copy(const char *src, const char *dst, const struct filter *f, bool clone,
-              struct lp_error *e);
+              const struct filter *shared, struct lp_error *e);
 
 /* --- Xen's make (xenmake.c) ------------------------------------------------------- */
 
