@@ -5,6 +5,9 @@ set -eu
 
 PKGS="gcc make libc6-dev libelf-dev libdw-dev zlib1g-dev binutils binutils-dev libxxhash-dev libssl-dev openssl
       bats bats-support bats-assert patch diffutils git time"
+# create-diff-object links libdw, libelf, libbfd and libopcodes in (Makefile): the static
+# archives of what they need besides binutils-dev's.
+PKGS="$PKGS libiberty-dev libzstd-dev liblzma-dev libbz2-dev"
 # The fuzz targets (fuzz/, test/fuzz.bats) need clang and its libFuzzer runtime: on
 # Debian 12 libclang-rt-dev (libclang_rt.fuzzer and the sanitizer runtimes), which the
 # clang package does not pull in.
