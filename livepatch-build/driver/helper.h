@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 int cmd_tree_key(int argc, char **argv);   /* lp-build-helper/tree-cmds.c */
 int cmd_copy_tree(int argc, char **argv);  /* lp-build-helper/tree-cmds.c */
@@ -41,6 +42,22 @@ void helper_free_lines(char **v, size_t n);
 
 /* copy.c: copy one file with its mode and times, creating its folder (a message on failure). */
 int helper_copy_file(const char *cmd, const char *src, const char *dst);
+
+/*
+ * spawn.c: start argv (argv[0] searched on PATH) as a child in the caller's process
+ * group, in folder dir (NULL: here), its stdin from in and stdout to out (-1: as ours),
+ * stderr (and stdout, when out is -1) to the file log, truncated or appended to.  Returns
+ * its pid, or -1 (errno) when it cannot fork; a child that cannot set up exits 126, one
+ * that cannot exec 127 after saying why on its stderr.
+ */
+struct helper_child {
+    const char *const *argv;
+    const char *dir;
+    int in, out;
+    const char *log;
+    bool append;
+};
+pid_t helper_spawn(const struct helper_child *c);
 
 /* Print "lp-build-helper: CMD: message\n" on stderr; returns 1. */
 int helper_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

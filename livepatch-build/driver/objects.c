@@ -314,7 +314,7 @@ static int pair_files(const char *work, const char *o, struct pair_files *f)
 }
 
 /* argv for create-diff-object: the n fixed words, then the extra options, NULL-ended
- * (malloc'd; only ever used by a child about to exec). */
+ * (malloc'd: the array only, the words are the callers'). */
 static const char **with_extra(const char *const *fixed, size_t n, const char *const *extra)
 {
     size_t k = 0, i;
@@ -335,25 +335,18 @@ static pid_t start_diff(const char *cdo, const char *work, const char *image, co
                         const char *const *extra)
 {
     struct pair_files f;
-    const char *orig, *patched, *out, *log;
+    const char *fixed[5];
+    const char **args;
     pid_t pid = -1;
 
     if (pair_files(work, o, &f))
         return -1;
-    orig = f.orig, patched = f.patched, out = f.out, log = f.log;
-    fflush(NULL);
-    pid = fork();
-    if (pid == 0) {
-        const char *fixed[] = { cdo, orig, patched, image, out };
-        const char **args = with_extra(fixed, 5, extra);
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fixed[0] = cdo, fixed[1] = f.orig, fixed[2] = f.patched, fixed[3] = image, fixed[4] = f.out;
+    if ((args = with_extra(fixed, 5, extra))) {
+        struct helper_child c = { .argv = args, .in = -1, .out = -1, .log = f.log };
 
-        signal(SIGPIPE, SIG_DFL);
-        if (!args || fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-            _exit(126);
-        execv(cdo, (char *const *)args);
-        fprintf(stderr, "cannot run %s: %s\n", cdo, strerror(errno));
-        _exit(127);
+        pid = helper_spawn(&c);
+        free(args);
     }
     free_pair_files(&f);
     return pid;
@@ -394,19 +387,14 @@ static int start_worker(struct worker *w, const char *cdo, const char *work, con
         free(log);
         return -1;
     }
-    fflush(NULL);
-    w->pid = fork();
-    if (w->pid == 0) {
+    {
         const char *fixed[] = { cdo, "--pairs", "-", image };
         const char **args = with_extra(fixed, 4, extra);
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        struct helper_child c = { .argv = args, .in = in[0], .out = out[1], .log = log,
+                                  .append = true };
 
-        signal(SIGPIPE, SIG_DFL);
-        if (!args || fd < 0 || dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(fd, 2) < 0)
-            _exit(126);
-        execv(cdo, (char *const *)args);
-        fprintf(stderr, "cannot run %s: %s\n", cdo, strerror(errno));
-        _exit(127);
+        w->pid = args ? helper_spawn(&c) : -1;
+        free(args);
     }
     free(log);
     close(in[0]);

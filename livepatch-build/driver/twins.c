@@ -405,18 +405,10 @@ out:
 /* Start the twin compile of t; 0 started, -1 not (why in `why`). */
 static int twin_start(struct twin *t, char *why, size_t size)
 {
-    fflush(NULL);
-    t->pid = fork();
-    if (t->pid == 0) {
-        int fd = open(t->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        signal(SIGPIPE, SIG_DFL);
-        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || chdir(t->dir))
-            _exit(126);
-        execvp(t->argv[0], (char *const *)t->argv);
-        fprintf(stderr, "cannot run %s: %s\n", t->argv[0], strerror(errno));
-        _exit(127);
-    }
-    if (t->pid < 0) {
+    struct helper_child c = { .argv = (const char *const *)t->argv, .dir = t->dir, .in = -1,
+                              .out = -1, .log = t->log };
+
+    if ((t->pid = helper_spawn(&c)) < 0) {
         snprintf(why, size, "cannot fork: %s", strerror(errno));
         return -1;
     }

@@ -1,0 +1,39 @@
+/*
+ * spawn.c - the children a step starts inside the run's own process (the diff
+ * workers and the layout twins' compiles, objects.c and twins.c): one fork and exec
+ * with its standard streams set up.  They stay in the caller's process group, which
+ * livepatch-build (proc.c) made for the step and signals and waits for as a whole;
+ * under lp-build-helper they are that program's children like any other.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+pid_t helper_spawn(const struct helper_child *c)
+{
+    pid_t pid;
+
+    fflush(NULL);
+    pid = fork();
+    if (pid != 0)
+        return pid;
+    signal(SIGPIPE, SIG_DFL);
+    if (c->log) {
+        int fd = open(c->log, O_WRONLY | O_CREAT | O_CLOEXEC | (c->append ? O_APPEND : O_TRUNC),
+                      0644);
+
+        if (fd < 0 || dup2(fd, 2) < 0 || (c->out < 0 && dup2(fd, 1) < 0))
+            _exit(126);
+    }
+    if ((c->in >= 0 && dup2(c->in, 0) < 0) || (c->out >= 0 && dup2(c->out, 1) < 0) ||
+        (c->dir && chdir(c->dir) < 0))
+        _exit(126);
+    execvp(c->argv[0], (char *const *)c->argv);
+    fprintf(stderr, "cannot run %s: %s\n", c->argv[0], strerror(errno));
+    _exit(127);
+}
