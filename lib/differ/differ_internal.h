@@ -54,6 +54,7 @@ struct dsec {
      * minus the field's offset (PC-relative ones only), decoded on first use. */
     signed char *pc_bias;
     bool pc_bias_done;
+    bool pc_bias_clean;           /* (every field found in its instruction, nothing logged) */
     bool line_bits;               /* a bug frame table (livepatch/special.h): see diff_target */
 };
 

@@ -46,10 +46,48 @@ static int ignore_styled(void *stream, enum disassembler_style style, const char
     return 0;
 }
 
+/* Would decoding a and b give the same?  The same bytes, relocation places and types,
+ * and symbol values: everything decode_section reads. */
+static bool same_code(const struct lpe_section *a, const struct lpe_section *b)
+{
+    size_t n = a->rela ? a->rela->nr_relas : 0, i;
+
+    if (a->size != b->size || !a->data || !b->data || memcmp(a->data, b->data, a->size) ||
+        n != (b->rela ? b->rela->nr_relas : 0) || a->nr_by_offset != b->nr_by_offset)
+        return false;
+    for (i = 0; i < n; i++)
+        if (a->rela->relas[i].offset != b->rela->relas[i].offset ||
+            a->rela->relas[i].type != b->rela->relas[i].type)
+            return false;
+    for (i = 0; i < a->nr_by_offset; i++)
+        if (a->by_offset[i]->sym.st_value != b->by_offset[i]->sym.st_value)
+            return false;
+    return true;
+}
+
+/* The section of the same name in the other object, already decoded without a word,
+ * whose decoding sec's would repeat (an unchanged function: most of them), or NULL. */
+static const struct dsec *decoded_twin(const struct diff *d, const struct lpe_section *sec)
+{
+    const struct dsec *ds = DSEC(sec);
+    bool in_orig = ds >= d->osecs && ds < d->osecs + d->orig->nr_sections;
+    const struct lpe_section *o;
+
+    for (o = lpe_find_section(in_orig ? d->patched : d->orig, sec->name); o;
+         o = o->next_same_name) {
+        const struct dsec *od = DSEC(o);
+
+        if (od && od->pc_bias_done && od->pc_bias_clean && od->pc_bias && same_code(sec, o))
+            return od;
+    }
+    return NULL;
+}
+
 /*
  * Fill ds->pc_bias[i] with end - P for every PC-relative relocation i of an
  * executable section (0 for the others).  Relocations are sorted by offset, so one
- * forward walk serves them all.
+ * forward walk serves them all; a section the other object has decoded already, with
+ * the same code, takes its answers.
  */
 static void decode_section(struct diff *d, const struct lpe_section *sec, struct dsec *ds)
 {
@@ -69,6 +107,16 @@ static void decode_section(struct diff *d, const struct lpe_section *sec, struct
                     "in it is taken to end its instruction", sec->name);
         return;
     }
+    {
+        const struct dsec *twin = decoded_twin(d, sec);
+
+        if (twin) {
+            memcpy(ds->pc_bias, twin->pc_bias, n * sizeof(*ds->pc_bias));
+            ds->pc_bias_clean = true;
+            return;
+        }
+    }
+    ds->pc_bias_clean = true;
     if (sec->data) {
         dis = disassembler(bfd_arch_i386, false, bfd_mach_x86_64, NULL);
         init_disassemble_info(&info, NULL, ignore_printf, ignore_styled);
@@ -120,10 +168,12 @@ static void decode_section(struct diff *d, const struct lpe_section *sec, struct
                 ds->pc_bias[i] = (signed char)(pc + (uint64_t)len - r->offset);
             }
         }
-        if (why)
+        if (why) {
+            ds->pc_bias_clean = false;
             diff_log(d, "%s+0x%llx: %s: %s%s; reading the field as data (S + A)",
                      sec->name, (unsigned long long)r->offset, diff_reloc_name(r->type), why,
                      at);
+        }
     }
 }
 
