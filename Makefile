@@ -32,9 +32,9 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 # header fix: hundreds).  As shared libraries, libbfd and libopcodes (the instruction
 # decoder of lib/differ/target.c) cost every start some 1.5 ms of relocation and 200 page
 # faults; linked in, into a position-dependent program, none (`create-diff-object
-# --version`: 0.45 ms of CPU against 2.2 ms; bench/diff.sh prints its wall time).  Its inputs are objects
-# a build just compiled, so a fixed load address costs it no protection worth having.
-# The sanitizer build keeps the shared libraries.
+# --version`: 0.45 ms of CPU against 2.2 ms; bench/diff.sh prints its wall time).  Its
+# inputs are objects a build just compiled, so a fixed load address costs it no
+# protection worth having.  The sanitizer build keeps the shared libraries.
 ifneq ($(SANITIZE),1)
 $(B)/bin/create-diff-object: ALL_LDFLAGS += -no-pie
 $(B)/bin/create-diff-object: LDLIBS := -Wl,-Bstatic -ldw -lelf -lopcodes -lbfd -lsframe -liberty \

@@ -3,8 +3,8 @@
  * the touched files feed (read from the build's dependency files: make's .d, Kbuild's
  * .NAME.o.cmd), a copy of the previous build (what those objects need when they are
  * all that must be made, its sources hard-linked when asked; else all of it), its
- * .config, and the touched files
- * with #line directives that keep the line numbers of the unpatched code.
+ * .config, and the touched files with #line directives that keep the line numbers of
+ * the unpatched code.
  */
 #include <dirent.h>
 #include <errno.h>
