@@ -185,6 +185,19 @@ same xen/common/vcpu.o"
     grep -q '^== b.o (exit 139)' all.log
 }
 
+@test "diff: a differ that cannot be started is reported per object, saying why" {
+    # (an object whose name fits, but whose log name, four bytes longer, does not)
+    long=$(printf 'x%.0s' $(seq 250)).o
+    mkdir -p w/original w/patched
+    touch "w/original/$long" w/original/b.o "w/patched/$long" w/patched/b.o
+    run lp-build-helper diff --work w --image "$IMG" --cdo "$T/no-such-cdo" --log all.log "$long" b.o
+    assert_success
+    assert_line "126 $long"
+    assert_output --partial "cannot run $T/no-such-cdo: cannot write its log w/logs/$long.log: File name too long"
+    assert_line "127 b.o"
+    grep -q "cannot run $T/no-such-cdo: No such file or directory" w/logs/b.o.log
+}
+
 # A stand-in differ that notes how many diffs run at its start, then waits a bit.
 concurrency_cdo() {
     printf '#!/bin/bash\nmkdir -p %s/run\n: >%s/run/$$\nls %s/run | wc -l >>%s/seen\nsleep 0.3\nrm -f %s/run/$$\n' \

@@ -22,8 +22,6 @@ need_tools() { need_built create-diff-object livepatch-tool; }
 
 lpb() { livepatch-build -s "$T/src" -c "$T/src/config" "$@"; }
 
-
-
 @test "--help prints upstream's options to stdout and exits 0" {
     run livepatch-build --help
     assert_success
