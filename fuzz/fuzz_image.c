@@ -22,10 +22,12 @@ static void use_image(struct lpi_image *img)
     struct lp_error e = { 0 };
     unsigned char buf[64];
 
-    for (i = 0; i < img->nr_syms && i < 256; i++) {
-        const struct lpi_symbol *s = &img->syms[i];
+    for (i = 0; i < lpi_nr_symbols(img) && i < 256; i++) {
+        const struct lpi_symbol *s = lpi_symbol_at(img, i);
         uint64_t off;
 
+        if (!s)
+            break;
         lpi_lookup(img, s->name, &e);
         lp_error_clear(&e);
         lpi_vaddr_to_offset(img, s->addr, s->size ? s->size : 1, &off, &e);

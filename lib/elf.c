@@ -152,6 +152,7 @@ struct reader {
     size_t str_shndx;
     const char *str_base;
     size_t str_size;
+    bool str_ends_nul;        /* its last byte is NUL: every name in it is terminated */
 };
 
 static int bad(struct reader *r, const char *fmt, const char *what, unsigned long long a,
@@ -210,6 +211,7 @@ static const char *strtab_at(struct reader *r, size_t shndx, size_t off, struct 
         r->str_shndx = shndx;
         r->str_base = (const char *)r->buf + sh.sh_offset;
         r->str_size = sh.sh_size;
+        r->str_ends_nul = sh.sh_size && r->str_base[sh.sh_size - 1] == '\0';
     }
     if (off >= r->str_size) {
         bad_name(r, who, "%s: name offset %llu past the end of its string table (size %llu)", off,
@@ -217,7 +219,7 @@ static const char *strtab_at(struct reader *r, size_t shndx, size_t off, struct 
         return NULL;
     }
     s = r->str_base + off;
-    if (!memchr(s, '\0', r->str_size - off)) {
+    if (!r->str_ends_nul && !memchr(s, '\0', r->str_size - off)) {
         bad_name(r, who, "%s: name at offset %llu is not NUL-terminated%.0llu", off, 0);
         return NULL;
     }
@@ -447,6 +449,7 @@ static int read_symbols(struct reader *r)
     struct lpe_object *obj = r->obj;
     struct lpe_section *st = obj->symtab;
     const char *file = NULL;
+    bool direct;
     size_t i, n;
     Elf_Data *d;
 
@@ -469,6 +472,8 @@ static int read_symbols(struct reader *r)
         obj->nr_symbols = n;
     }
     r->nr_syms = n;
+    direct = obj->ehdr.e_ident[EI_CLASS] == ELFCLASS64 && d->d_type == ELF_T_SYM &&
+             d->d_buf && d->d_size / sizeof(Elf64_Sym) >= n;
     for (i = 1; i < n; i++) {
         struct lpe_raw_symbol raw = { .index = i, .count = n };
         struct lpe_symbol *s = NULL;
@@ -481,7 +486,11 @@ static int read_symbols(struct reader *r)
             obj->symbols[i] = s;
             s->index = i;
         }
-        if (!gelf_getsym(d, (int)i, &raw.sym))
+        /* A 64-bit table's data is GElf's own layout: copied here as gelf_getsym would
+         * copy it, without a call per entry (an image has thousands). */
+        if (direct)
+            memcpy(&raw.sym, (const Elf64_Sym *)d->d_buf + i, sizeof(raw.sym));
+        else if (!gelf_getsym(d, (int)i, &raw.sym))
             return bad(r, "%s: symbol %llu unreadable%.0llu", st->name, i, 0);
         raw.name = strtab_at(r, st->sh.sh_link, raw.sym.st_name, (struct owner){ "symbol", i });
         if (!raw.name)

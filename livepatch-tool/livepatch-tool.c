@@ -199,8 +199,7 @@ static int structural(const unsigned char *buf, size_t len, const char *file,
         return -1;
     }
     (*elf)->file_size = 1u << 20;
-    fake.elf = *elf;
-    fake.by_name = NULL;
+    fake.elf = *elf;   /* and no backing: every look-up finds nothing */
     return lpl_info(buf, len, file, &fake, p, v);
 }
 

@@ -31,6 +31,21 @@ make_image() {
     grep -q '^common/basic\.c#' model.txt
 }
 
+@test "look-ups that scan the symbol table and look-ups through the index give the same answers" {
+    make_image
+    image-both model image 0 >model.txt
+    # Every look-up a scan, every one through the index, and the default (a few scans first).
+    for scans in 1000000 0 8; do
+        run image-both view image "$scans"
+        assert_success
+        diff model.txt <(echo "$output")
+    done
+    grep -qx 'lookup x\.c#dup: error [0-9]*' model.txt
+    grep -qx 'lookup main: 0x[0-9a-f]*' model.txt
+    grep -qx 'lookup no-such: error [0-9]*' model.txt
+    [ "$(grep -c ' ambiguous' model.txt)" -ge 2 ]
+}
+
 @test "the DWARF entry sizes read through the index are the model's" {
     diff_case special
     cc_hv full.o "$LP_ROOT/test/data/diff/dwarf/full.c" full.c

@@ -24,9 +24,8 @@ struct lpi_symbol {
     const char *file;       /* STT_FILE name for locals, NULL for globals */
     uint64_t addr, size;
     unsigned char type, bind;
-    bool ambiguous;         /* another symbol has the same runtime name */
+    bool ambiguous;         /* another symbol has the same runtime name (lpi_symbol_at) */
     struct lpe_symbol *elf; /* the underlying symbol (lpi_from_elf only; NULL otherwise) */
-    struct lpi_symbol *next_same_name;
 };
 
 struct lpi_backing;
@@ -35,25 +34,24 @@ struct lpi_image {
     /*
      * The file's headers and sections.  From lpi_open and lpi_open_memory it is a view
      * (see lib/elf_internal.h): section data points into the mapped file (read-only:
-     * never write it) and it has no lpe_symbols (the index below is the symbol table).
+     * never write it) and it has no lpe_symbols (lpi_lookup and lpi_symbol_at read the
+     * symbol table).
      */
     struct lpe_object *elf;
-    struct lpi_symbol *syms;
-    size_t nr_syms;
-    struct lp_hash *by_name;
     unsigned char build_id[LPI_BUILD_ID_MAX];
     size_t build_id_len;    /* 0 when the image has no build id note */
     uint64_t text_start, text_end; /* lowest and highest address of executable segments */
-    struct lpi_backing *backing;   /* private: the mapping, names, DWARF answers */
+    struct lpi_backing *backing;   /* private: the mapping, the symbol index, DWARF answers */
 };
 
 /*
  * Open an executable image with a symbol table (ET_EXEC or ET_DYN).  Fails when the
  * image has no .symtab (a stripped image cannot be patched against).
  *
- * The file is mapped, not read: what is built is the index of its symbol table (the
- * runtime names), its build id and its program headers; a section's bytes are only
- * paged in when read (lpi_read), the DWARF only when lpi_struct_sizes asks.  The file
+ * The file is mapped, not read: opening checks it and notes which .symtab entries are
+ * indexed (no name is copied or hashed), its build id and its program headers (see
+ * lpi_lookup for the name index); a section's bytes are only paged in when read
+ * (lpi_read), the DWARF only when lpi_struct_sizes asks.  The file
  * is checked as lpe_open checks any ELF file, with the same messages.
  */
 int lpi_open(const char *path, struct lpi_image **out, struct lp_error *err);
@@ -68,10 +66,27 @@ int lpi_from_elf(struct lpe_object *elf, struct lpi_image **out, struct lp_error
 
 /*
  * Look a runtime name up.  Returns the symbol, or NULL with err set: LP_ERR_NOTFOUND,
- * or LP_ERR_AMBIGUOUS when two symbols carry the name (same file, same local name).
+ * LP_ERR_AMBIGUOUS when two symbols carry the name (same file, same local name), or
+ * LP_ERR_NOMEM.  The first look-ups scan the symbol table, later ones go through a
+ * name index made then (lpi_set_scan_limit); a symbol is made when first asked for and
+ * lives as long as the image.
  */
 const struct lpi_symbol *lpi_lookup(const struct lpi_image *img, const char *name,
                                     struct lp_error *err);
+
+/*
+ * The indexed symbols (every defined, named symbol but sections and files), in
+ * .symtab order: how many, and the i-th (NULL when out of range or out of memory).
+ */
+size_t lpi_nr_symbols(const struct lpi_image *img);
+const struct lpi_symbol *lpi_symbol_at(const struct lpi_image *img, size_t i);
+
+/*
+ * How many look-ups are answered by a pass over the symbol table before the name index
+ * is made (default 8: a pass costs a twentieth of the index).  Answers are the same
+ * either way; the tests hold the two to each other (0: the index at once).
+ */
+void lpi_set_scan_limit(struct lpi_image *img, size_t n);
 
 /* The runtime name for a symbol `sym` of file `file` (NULL for a global) into buf. */
 const char *lpi_runtime_name(const char *file, const char *sym, char *buf, size_t size);

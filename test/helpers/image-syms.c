@@ -27,11 +27,11 @@ int main(int argc, char **argv)
     if (argc == 2) {
         lp_hex(img->build_id, img->build_id_len, hex);
         printf("build-id %s\n", hex);
-        for (i = 0; i < img->nr_syms; i++)
-            printf("%s 0x%llx %llu%s\n", img->syms[i].name,
-                   (unsigned long long)img->syms[i].addr,
-                   (unsigned long long)img->syms[i].size,
-                   img->syms[i].ambiguous ? " ambiguous" : "");
+        for (i = 0; i < lpi_nr_symbols(img); i++) {
+            const struct lpi_symbol *s = lpi_symbol_at(img, i);
+            printf("%s 0x%llx %llu%s\n", s->name, (unsigned long long)s->addr,
+                   (unsigned long long)s->size, s->ambiguous ? " ambiguous" : "");
+        }
     }
     for (a = 2; a < argc; a++) {
         const struct lpi_symbol *s = lpi_lookup(img, argv[a], &err);
