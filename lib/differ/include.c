@@ -217,8 +217,9 @@ struct lpe_symbol *diff_map_symbol(struct diff *d, struct lpe_symbol *s, const c
                          "express", d->patched->path, user, s->name);
             return NULL;
         }
-        /* Extern: resolved by the loader (image, or another object of this payload). */
-        if (!lpi_lookup(d->image, s->name, &lerr))
+        /* Extern: resolved by the loader (image, or another object of this payload).
+         * Looked up only for the debug log, which is all the answer is for. */
+        if (d->opts->log && !lpi_lookup(d->image, s->name, &lerr))
             diff_log(d, "%s refers to %s, which is not in the image: it must come from "
                         "another object of the payload", user, s->name);
         return undefined_ref(d, s->name);
