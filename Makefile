@@ -29,16 +29,19 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -ffile-prefix-map=$(CURDIR
 LDLIBS    := -ldw -lelf -lz -lopcodes -lbfd -lxxhash -lcrypto
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 # create-diff-object starts once per object pair when run by hand or by a script (a
-# header fix: hundreds).  As shared libraries, libbfd and libopcodes (the instruction
-# decoder of lib/differ/target.c) cost every start some 1.5 ms of relocation and 200 page
-# faults; linked in, into a position-dependent program, none (`create-diff-object
-# --version`: 0.45 ms of CPU against 2.2 ms; bench/diff.sh prints its wall time).  Its
-# inputs are objects a build just compiled, so a fixed load address costs it no
-# protection worth having.  The sanitizer build keeps the shared libraries.
+# header fix: hundreds), so what its start costs counts.  As shared libraries, libbfd and
+# libopcodes (the disassembler of --explain) cost every start some 1.5 ms of relocation and
+# 200 page faults, and the dynamic loader alone, with libc, 0.1-0.2 ms of a small pair's
+# 1 ms; linked statically, into a position-dependent program, none (`create-diff-object
+# --version`: 0.2 ms of CPU; bench/diff.sh prints its wall time).  Its inputs are objects a
+# build just compiled, so a fixed load address costs it no protection worth having.  libdw's
+# debuginfod client, which it never asks for (lib/differ/layout.c finds no debug files),
+# would pull in a dlopen that static glibc warns of: --wrap points it at nodlopen.c, which
+# fails.  The sanitizer build keeps the shared libraries.
 ifneq ($(SANITIZE),1)
-$(B)/bin/create-diff-object: ALL_LDFLAGS += -no-pie
-$(B)/bin/create-diff-object: LDLIBS := -Wl,-Bstatic -ldw -lelf -lopcodes -lbfd -lsframe -liberty \
-                                       -lz -llzma -lbz2 -lzstd -lxxhash -Wl,-Bdynamic
+$(B)/bin/create-diff-object: ALL_LDFLAGS += -static -no-pie -Wl,--wrap=dlopen
+$(B)/bin/create-diff-object: LDLIBS := -ldw -lelf -lopcodes -lbfd -lsframe -liberty -lz -llzma \
+                                       -lbz2 -lzstd -lxxhash
 endif
 
 # Folders whose .c files make one program each, named after the folder.
