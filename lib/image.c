@@ -7,7 +7,7 @@
  * file make that runtime name ambiguous: lookups report it instead of picking one.
  *
  * lpi_open maps the file and builds no model of its contents: the symbol table is
- * checked entry by entry and the indexed entries noted by number (8 bytes each).  The
+ * checked entry by entry and the indexed entries noted by number (12 bytes each).  The
  * first look-ups scan those entries; after a few, the names are hashed into an index
  * (find_entries).  Symbols are made only when asked for, and everything else (section
  * bytes, DWARF) is only paged in when read, so a 24 MB xen-syms costs one pass over
@@ -46,7 +46,10 @@ struct lpi_backing {
     int fd;                    /* the mapped file, for libdw; -1 for a buffer */
     /* The indexed symbols, in .symtab order: their .symtab index and that of the
      * STT_FILE symbol before them (locals; 0 for globals and locals of no file). */
-    struct entry { uint32_t sym, file; } *entries;
+    struct entry {
+        uint32_t sym, file;
+        char first;            /* the first byte of the name, for scans */
+    } *entries;
     size_t nr_entries, cap_entries;
     uint32_t cur_file;         /* while reading: the last STT_FILE seen */
     bool model;                /* the entries are read from elf->symbols (lpi_from_elf) */
@@ -108,21 +111,33 @@ static int grow_entries(struct lpi_backing *b, size_t hint, struct lp_error *err
     return 0;
 }
 
-/* lpe_open_view's visitor: one symbol table entry, noted if it is indexed.  Nothing
- * of it is copied: the entry keeps its place in .symtab, read again when asked for. */
+/* Symbol table entry `index` (of `count`), noted if it is indexed.  Nothing of it is
+ * copied but its name's first byte: it keeps its place in .symtab, read again when
+ * asked for. */
+static int note_symbol(struct lpi_backing *b, size_t index, size_t count, const char *name,
+                       unsigned char type, unsigned char bind, unsigned shndx,
+                       struct lp_error *err)
+{
+    struct entry *e;
+
+    if (type == STT_FILE)
+        b->cur_file = (uint32_t)index;
+    if (!wanted(name, type, shndx))
+        return 0;
+    if (grow_entries(b, count, err))
+        return -1;
+    e = &b->entries[b->nr_entries++];
+    e->sym = (uint32_t)index;
+    e->file = bind == STB_LOCAL ? b->cur_file : 0;
+    e->first = name[0];
+    return 0;
+}
+
+/* lpe_open_view's visitor. */
 static int add_raw(void *ctx, const struct lpe_raw_symbol *y, struct lp_error *err)
 {
-    struct lpi_backing *b = ((struct lpi_image *)ctx)->backing;
-
-    if (y->type == STT_FILE)
-        b->cur_file = (uint32_t)y->index;
-    if (!wanted(y->name, y->type, y->sym.st_shndx))
-        return 0;
-    if (grow_entries(b, y->count, err))
-        return -1;
-    b->entries[b->nr_entries].sym = (uint32_t)y->index;
-    b->entries[b->nr_entries++].file = y->bind == STB_LOCAL ? b->cur_file : 0;
-    return 0;
+    return note_symbol(((struct lpi_image *)ctx)->backing, y->index, y->count, y->name, y->type,
+                       y->bind, y->sym.st_shndx, err);
 }
 
 /* --- reading an entry back --------------------------------------------------------- */
@@ -311,7 +326,7 @@ static size_t find_name(const struct lpi_image *img, const char *name, size_t fo
 /*
  * The same answer as find_name's without the index: one pass over the entries, in
  * .symtab order.  A file's run of locals is passed over at once when the name does not
- * start with "FILE#"; only names of the right first byte are compared.
+ * start with "FILE#"; only names of the right first byte (noted at open) are read.
  */
 static size_t scan_name(const struct lpi_image *img, const char *name, size_t found[2])
 {
@@ -335,8 +350,10 @@ static size_t scan_name(const struct lpi_image *img, const char *name, size_t fo
                 continue;
             want = name + flen + 1;
         }
+        if (e->first != want[0])
+            continue;
         s = raw_name(img, e->sym);
-        if (s[0] != want[0] || strcmp(s, want) != 0)
+        if (strcmp(s, want) != 0)
             continue;
         if (n < 2)
             found[n] = i;
@@ -556,14 +573,8 @@ int lpi_from_elf(struct lpe_object *elf, struct lpi_image **out, struct lp_error
     b->model = true;
     for (i = 1; i < elf->nr_symbols; i++) {
         const struct lpe_symbol *y = elf->symbols[i];
-        if (y->type == STT_FILE)
-            b->cur_file = (uint32_t)i;
-        if (!wanted(y->name, y->type, y->sym.st_shndx))
-            continue;
-        if (grow_entries(b, elf->nr_symbols, err))
+        if (note_symbol(b, i, elf->nr_symbols, y->name, y->type, y->bind, y->sym.st_shndx, err))
             goto fail;
-        b->entries[b->nr_entries].sym = (uint32_t)i;
-        b->entries[b->nr_entries++].file = y->bind == STB_LOCAL ? b->cur_file : 0;
     }
     if (finish(img, elf->nr_symbols, err))
         goto fail;
