@@ -53,10 +53,10 @@ struct lpi_backing {
     size_t nr_entries, cap_entries;
     uint32_t cur_file;         /* while reading: the last STT_FILE seen */
     bool model;                /* the entries are read from elf->symbols (lpi_from_elf) */
-    /* The name index, made on the first look-up: open addressing over entry numbers
-     * (+1; 0 is an empty slot), keyed by the runtime name's hash.  Only numbers are
-     * stored, the names are compared in the symbol table itself, so the index of
-     * the 7,106 indexed symbols of Xen 4.17.5 is 64 KiB. */
+    /* The name index, made after the first scans (find_entries): open addressing over
+     * entry numbers (+1; 0 is an empty slot), keyed by the runtime name's hash.  Only
+     * numbers are stored, the names are compared in the symbol table itself, so the
+     * index of the 7,106 indexed symbols of Xen 4.17.5 is 64 KiB. */
     uint32_t *slots;
     size_t nr_slots;           /* a power of two, at least twice nr_entries */
     struct made **made;        /* the symbols handed out so far, by entry number */
