@@ -27,32 +27,35 @@ struct text {
     size_t len;
 };
 
-static int put(void *stream, const char *fmt, ...)
+static int vput(struct text *t, const char *fmt, va_list ap)
 {
-    struct text *t = stream;
-    va_list ap;
-    int n;
+    int n = vsnprintf(t->buf + t->len, sizeof(t->buf) - t->len, fmt, ap);
 
-    va_start(ap, fmt);
-    n = vsnprintf(t->buf + t->len, sizeof(t->buf) - t->len, fmt, ap);
-    va_end(ap);
     if (n > 0)
         t->len += (size_t)n < sizeof(t->buf) - t->len ? (size_t)n : sizeof(t->buf) - t->len - 1;
     return n;
 }
 
+static int put(void *stream, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vput(stream, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
 static int put_styled(void *stream, enum disassembler_style style, const char *fmt, ...)
 {
-    struct text *t = stream;
     va_list ap;
     int n;
 
     (void)style;
     va_start(ap, fmt);
-    n = vsnprintf(t->buf + t->len, sizeof(t->buf) - t->len, fmt, ap);
+    n = vput(stream, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        t->len += (size_t)n < sizeof(t->buf) - t->len ? (size_t)n : sizeof(t->buf) - t->len - 1;
     return n;
 }
 
