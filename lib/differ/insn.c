@@ -135,6 +135,12 @@ static size_t vector_rest(const unsigned char *p, const unsigned char *end, unsi
     return n;
 }
 
+/* n bytes as an instruction: at most 15, and all of them there to read. */
+static size_t fits(size_t n, size_t avail)
+{
+    return n <= 15 && n <= avail ? n : 0;
+}
+
 size_t lpd_insn_length(const unsigned char *start, size_t avail)
 {
     const unsigned char *p = start, *end = start + (avail < 15 ? avail : 15);
@@ -189,27 +195,27 @@ size_t lpd_insn_length(const unsigned char *start, size_t avail)
         if (p + 1 >= end)
             return 0;
         n = vector_rest(p + 2, end, 1, false);
-        return n ? (size_t)(p + 2 - start) + n : 0;
+        return n ? fits((size_t)(p + 2 - start) + n, avail) : 0;
     case 0xc4:   /* VEX, three bytes */
         if (p + 2 >= end)
             return 0;
         if ((p[1] & 0x1f) < 1 || (p[1] & 0x1f) > 3)
             return 0;
         n = vector_rest(p + 3, end, p[1] & 0x1f, false);
-        return n ? (size_t)(p + 3 - start) + n : 0;
+        return n ? fits((size_t)(p + 3 - start) + n, avail) : 0;
     case 0x62:   /* EVEX */
         if (p + 3 >= end)
             return 0;
         if ((p[1] & 7) == 0 || (p[1] & 7) == 4 || (p[1] & 7) == 7)
             return 0;
         n = vector_rest(p + 4, end, p[1] & 7, false);
-        return n ? (size_t)(p + 4 - start) + n : 0;
+        return n ? fits((size_t)(p + 4 - start) + n, avail) : 0;
     case 0x8f:   /* XOP when its map is 8 or above; else pop r/m */
         if (p + 1 < end && (p[1] & 0x1f) >= 8) {
             if (p + 2 >= end || (p[1] & 0x1f) > 10)
                 return 0;
             n = vector_rest(p + 3, end, p[1] & 0x1f, true);
-            return n ? (size_t)(p + 3 - start) + n : 0;
+            return n ? fits((size_t)(p + 3 - start) + n, avail) : 0;
         }
         break;
     }
@@ -224,8 +230,7 @@ size_t lpd_insn_length(const unsigned char *start, size_t avail)
             n = modrm_len(p + 1, end, false);
             if (!n)
                 return 0;
-            n = (size_t)(p + 1 - start) + n + (imm ? 1 : 0);
-            return n <= 15 && n <= avail ? n : 0;
+            return fits((size_t)(p + 1 - start) + n + (imm ? 1 : 0), avail);
         }
         f = two_byte[*p];
         /* SSE4a's extrq and insertq take two imm8 where 0F 78 is vmread. */
@@ -255,5 +260,5 @@ size_t lpd_insn_length(const unsigned char *start, size_t avail)
         n += rex_w ? 8 : opsize ? 2 : 4;
     if (f & MO)
         n += addrsize ? 4 : 8;
-    return n <= 15 && n <= avail ? n : 0;
+    return fits(n, avail);
 }
