@@ -13,7 +13,7 @@
  *
  * test/helpers/insn-check holds it to libopcodes on every instruction of an ELF file's
  * code and on random byte strings (test/insn.bats; the real-Xen suite runs it over
- * Xen's xen-syms).
+ * Xen's xen-syms and objects); test/unit/test_insn.c checks instructions cut short.
  */
 #include <stdbool.h>
 

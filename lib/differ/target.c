@@ -18,10 +18,10 @@
  * needed, and insn.c gives them from the opcode maps in some 10 ns an instruction;
  * libopcodes, which the differ used before, formats every operand as it goes, 550 ns
  * an instruction, most of the time of a small object pair.  test/insn.bats holds the
- * two to each other on every instruction of the sample's objects and image and on
- * random ones, and the real-Xen suite on Xen's xen-syms.  A field that lies in no
- * decoded instruction is data in code (asm's `.long x - .` in .text): it is read as
- * data, S + A, and the log says so.
+ * two to each other on a corpus of hard cases, on every instruction of the tools' own
+ * code and on random ones, and the real-Xen suite on Xen's xen-syms and objects.  A
+ * field that lies in no decoded instruction is data in code (asm's `.long x - .` in
+ * .text): it is read as data, S + A, and the log says so.
  *
  * One field is not all offset: a bug frame's holds line-number bits above a 24-bit
  * displacement (Xen's BUG_FRAME).  They are taken out of the addend before anything
