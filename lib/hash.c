@@ -2,7 +2,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -20,34 +19,6 @@ struct lp_hash {
     size_t cap;   /* power of two */
     size_t count;
 };
-
-/*
- * The slots.  A table of thousands of keys is new memory that its inserts touch at
- * random, a page fault for nearly every page; above 64 KiB it is mapped with its
- * pages present instead: one call, against a fault per page (measured on a table of
- * 7,481 names, once the image's: 1.5-1.8 ms to fill it before, 0.9-1.0 ms after).
- */
-#define MAPPED_BYTES (64 * 1024)
-
-static struct slot *new_slots(size_t cap)
-{
-    size_t size = cap * sizeof(struct slot);
-    void *p;
-
-    if (size < MAPPED_BYTES)
-        return calloc(cap, sizeof(struct slot));
-    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-             -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
-static void free_slots(struct slot *s, size_t cap)
-{
-    if (cap * sizeof(struct slot) < MAPPED_BYTES)
-        free(s);
-    else if (s)
-        munmap(s, cap * sizeof(struct slot));
-}
 
 uint64_t lp_hash_bytes(const void *data, size_t len, uint64_t seed)
 {
@@ -68,7 +39,7 @@ struct lp_hash *lp_hash_new(size_t expected)
         return NULL;
     while (cap < expected * 2)
         cap <<= 1;
-    h->slots = new_slots(cap);
+    h->slots = calloc(cap, sizeof(*h->slots));
     if (!h->slots) {
         free(h);
         return NULL;
@@ -80,7 +51,7 @@ struct lp_hash *lp_hash_new(size_t expected)
 void lp_hash_free(struct lp_hash *h)
 {
     if (h) {
-        free_slots(h->slots, h->cap);
+        free(h->slots);
         free(h);
     }
 }
@@ -102,7 +73,7 @@ static int grow(struct lp_hash *h)
     struct slot *old = h->slots;
     size_t oldcap = h->cap, i;
 
-    h->slots = new_slots(oldcap * 2);
+    h->slots = calloc(oldcap * 2, sizeof(*h->slots));
     if (!h->slots) {
         h->slots = old;
         return -1;
@@ -111,7 +82,7 @@ static int grow(struct lp_hash *h)
     for (i = 0; i < oldcap; i++)
         if (old[i].key)
             *probe(h, old[i].key, old[i].hash) = old[i];
-    free_slots(old, oldcap);
+    free(old);
     return 0;
 }
 
