@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "differ_internal.h"
+#include "insn.h"
 #include "livepatch/util.h"
 
 int diff_note(struct diff *d, enum lpd_item_kind kind, const char *name, const char *fmt, ...)
@@ -92,36 +93,51 @@ static int sbuf_styled(void *stream, enum disassembler_style style, const char *
     return n;
 }
 
-/* Disassemble the instruction of [code, code+len) holding offset `at`; returns its start. */
-static uint64_t insn_at(const unsigned char *code, size_t len, uint64_t at, char *out, size_t size)
+size_t lpd_insn_text(const unsigned char *code, size_t len, uint64_t pc, char *out,
+                     size_t size)
 {
     disassembler_ftype dis = disassembler(bfd_arch_i386, false, bfd_mach_x86_64, NULL);
     struct disassemble_info info;
-    struct sbuf b;
+    struct sbuf b = { 0 };
+    int n;
+
+    snprintf(out, size, "(no instruction)");
+    if (!dis || pc >= len)
+        return 0;
+    init_disassemble_info(&info, &b, sbuf_printf, sbuf_styled);
+    info.arch = bfd_arch_i386;
+    info.mach = bfd_mach_x86_64;
+    info.buffer = (bfd_byte *)code;
+    info.buffer_length = len;
+    info.buffer_vma = 0;
+    disassemble_init_for_target(&info);
+    n = dis(pc, &info);
+    if (n <= 0 || strstr(b.text, "(bad)") || (uint64_t)n > len - pc)
+        return 0;
+    snprintf(out, size, "%s", b.text);
+    return (size_t)n;
+}
+
+/* The instruction of [code, code+len) holding offset `at`, as text; returns its start.
+ * The instructions before it are stepped over by the differ's own lengths, so the one
+ * shown is the one the differ decoded there. */
+static uint64_t insn_at(const unsigned char *code, size_t len, uint64_t at, char *out, size_t size)
+{
+    char text[256];
     uint64_t pc = 0;
 
     snprintf(out, size, "(no instruction)");
-    if (!dis)
-        return 0;
     while (pc < len) {
-        int n;
+        size_t n = lpd_insn_length(code + pc, len - pc);
 
-        memset(&b, 0, sizeof(b));
-        init_disassemble_info(&info, &b, sbuf_printf, sbuf_styled);
-        info.arch = bfd_arch_i386;
-        info.mach = bfd_mach_x86_64;
-        info.buffer = (bfd_byte *)code;
-        info.buffer_length = len;
-        info.buffer_vma = 0;
-        disassemble_init_for_target(&info);
-        n = dis(pc, &info);
-        if (n <= 0)
+        if (!n)
             break;
-        if (at < pc + (uint64_t)n) {
-            snprintf(out, size, "+0x%llx: %s", (unsigned long long)pc, b.text);
+        if (at < pc + n) {
+            lpd_insn_text(code, len, pc, text, sizeof(text));
+            snprintf(out, size, "+0x%llx: %s", (unsigned long long)pc, text);
             return pc;
         }
-        pc += (uint64_t)n;
+        pc += n;
     }
     return pc;
 }

@@ -1,6 +1,7 @@
 /*
  * insn-check: hold the differ's x86-64 instruction lengths (lib/differ/insn.c) to
- * libopcodes', the disassembler objdump uses.
+ * libopcodes', the disassembler objdump uses, read through lpd_insn_text (what the
+ * differ's --explain shows).
  *
  * Usage: insn-check ELF...          every instruction of every code section, decoded
  *                                   from the start of the section and of each symbol
@@ -13,8 +14,6 @@
  * on any.  LP_INSN_SKEW=N adds N to the differ's lengths (the tests' proof that a wrong
  * length is caught).
  */
-#include <dis-asm.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,73 +21,15 @@
 #include "livepatch/elf.h"
 #include "differ/insn.h"
 
-struct text {
-    char buf[256];
-    size_t len;
-};
-
-static int vput(struct text *t, const char *fmt, va_list ap)
-{
-    int n = vsnprintf(t->buf + t->len, sizeof(t->buf) - t->len, fmt, ap);
-
-    if (n > 0)
-        t->len += (size_t)n < sizeof(t->buf) - t->len ? (size_t)n : sizeof(t->buf) - t->len - 1;
-    return n;
-}
-
-static int put(void *stream, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vput(stream, fmt, ap);
-    va_end(ap);
-    return n;
-}
-
-static int put_styled(void *stream, enum disassembler_style style, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    (void)style;
-    va_start(ap, fmt);
-    n = vput(stream, fmt, ap);
-    va_end(ap);
-    return n;
-}
-
-static disassembler_ftype dis;
 static size_t skew;   /* LP_INSN_SKEW: added to the differ's lengths, to see the check fail */
 static unsigned long checked, undecoded, mismatches;
-
-/* libopcodes' length of the instruction at p (0 for "(bad)"), and its text. */
-static int opcodes_length(const unsigned char *p, size_t avail, struct text *t)
-{
-    struct disassemble_info info;
-    int len;
-
-    memset(t, 0, sizeof(*t));
-    init_disassemble_info(&info, t, put, put_styled);
-    info.arch = bfd_arch_i386;
-    info.mach = bfd_mach_x86_64;
-    info.buffer = (bfd_byte *)p;
-    info.buffer_length = avail;
-    info.buffer_vma = 0;
-    disassemble_init_for_target(&info);
-    len = dis(0, &info);
-    if (len <= 0 || strstr(t->buf, "(bad)") || (size_t)len > avail)
-        return 0;
-    return len;
-}
 
 /* Compare at p; returns the length to step by (libopcodes', or 1). */
 static size_t check_at(const char *where, unsigned long long off, const unsigned char *p,
                        size_t avail)
 {
-    struct text t;
-    int theirs = opcodes_length(p, avail, &t);
+    char text[256];
+    size_t theirs = lpd_insn_text(p, avail, 0, text, sizeof(text));
     size_t ours = lpd_insn_length(p, avail), i;
 
     if (ours)
@@ -99,14 +40,14 @@ static size_t check_at(const char *where, unsigned long long off, const unsigned
         return 1;
     }
     checked++;
-    if (ours != (size_t)theirs) {
+    if (ours != theirs) {
         mismatches++;
-        printf("mismatch %s+0x%llx: libopcodes %d, ours %zu:", where, off, theirs, ours);
-        for (i = 0; i < avail && (i < (size_t)theirs || i < ours); i++)
+        printf("mismatch %s+0x%llx: libopcodes %zu, ours %zu:", where, off, theirs, ours);
+        for (i = 0; i < avail && (i < theirs || i < ours); i++)
             printf(" %02x", p[i]);
-        printf("  (%s)\n", t.buf);
+        printf("  (%s)\n", text);
     }
-    return (size_t)theirs;
+    return theirs;
 }
 
 static int check_file(const char *path)
@@ -198,7 +139,6 @@ int main(int argc, char **argv)
 {
     int a, rc = 0;
 
-    dis = disassembler(bfd_arch_i386, false, bfd_mach_x86_64, NULL);
     if (getenv("LP_INSN_SKEW"))
         skew = strtoul(getenv("LP_INSN_SKEW"), NULL, 0);
     if (argc == 4 && strcmp(argv[1], "--random") == 0) {
