@@ -24,9 +24,9 @@ trap 'rm -rf "$O"' EXIT
 # The entry sizes upstream's livepatch-build exports (Xen 4.17 x86), which its tool needs.
 export BUG_STRUCT_SIZE=8 EX_STRUCT_SIZE=8 ALT_STRUCT_SIZE=14
 
-# stat PROGRAM ARG...: "CPU_MS/FAULTS" per run over REPS runs (a refusal, exit 2, counts
+# perf_row PROGRAM ARG...: "CPU_MS/FAULTS" per run over REPS runs (a refusal, exit 2, counts
 # as a run like any other)
-stat() {
+perf_row() {
     { perf stat -r "$REPS" "$@" 2>&1 >/dev/null || true; } |
         awk '/task-clock/ { t = $1 } /page-faults/ { f = $1 } END { printf "%s/%s", t, f }'
 }
@@ -51,8 +51,8 @@ printf '%-34s %-22s %-22s %-8s %s\n' object "ours ms/faults (x2)" "upstream ms/f
     "--pairs" "new OUT: ours upstream"
 while read -r fix o wd; do
     a=$wd/original/$o b=$wd/patched/$o
-    r1=$(stat "$OURS" "$a" "$b" "$IMAGE" "$O/o.o") u1=$(stat "$UP" "$a" "$b" "$IMAGE" "$O/o.o")
-    r2=$(stat "$OURS" "$a" "$b" "$IMAGE" "$O/o.o") u2=$(stat "$UP" "$a" "$b" "$IMAGE" "$O/o.o")
+    r1=$(perf_row "$OURS" "$a" "$b" "$IMAGE" "$O/o.o") u1=$(perf_row "$UP" "$a" "$b" "$IMAGE" "$O/o.o")
+    r2=$(perf_row "$OURS" "$a" "$b" "$IMAGE" "$O/o.o") u2=$(perf_row "$UP" "$a" "$b" "$IMAGE" "$O/o.o")
     printf '%-34s %-22s %-22s %-8s %s %s\n' "${fix:0:2} ${o#xen/}" "$r1 $r2" "$u1 $u2" \
         "$(pairs "$a" "$b")" "$(new_out "$OURS" "$a" "$b")" "$(new_out "$UP" "$a" "$b")"
 done <"$W/pairs"

@@ -61,8 +61,15 @@ int main(int argc, char **argv)
     for (i = 0; i < lpi_nr_symbols(img); i++) {
         const struct lpi_symbol *s = lpi_symbol_at(img, i);
         unsigned char head[4] = { 0 };
-        const struct lpi_symbol *found = lpi_lookup(img, s->name, NULL);
-        bool read = s->size >= 4 && lpi_read(img, s->addr, head, 4, NULL) == 0;
+        const struct lpi_symbol *found;
+        bool read;
+
+        if (!s) {
+            printf("error: out of memory listing symbol %zu\n", i);
+            return 1;
+        }
+        found = lpi_lookup(img, s->name, NULL);
+        read = s->size >= 4 && lpi_read(img, s->addr, head, 4, NULL) == 0;
 
         printf("%s (%s in %s) 0x%llx %llu type %u bind %u%s%s", s->name, s->sym_name,
                s->file ? s->file : "-", (unsigned long long)s->addr,

@@ -29,6 +29,11 @@ int main(int argc, char **argv)
         printf("build-id %s\n", hex);
         for (i = 0; i < lpi_nr_symbols(img); i++) {
             const struct lpi_symbol *s = lpi_symbol_at(img, i);
+            if (!s) {
+                fprintf(stderr, "image-syms: out of memory listing symbol %zu\n", i);
+                lpi_close(img);
+                return 1;
+            }
             printf("%s 0x%llx %llu%s\n", s->name, (unsigned long long)s->addr,
                    (unsigned long long)s->size, s->ambiguous ? " ambiguous" : "");
         }
